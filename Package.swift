@@ -1,0 +1,110 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Clearinghouse: a daemon that pools consented customer signals of competing brands and lets
+/// out only aggregate cross-brand affinities. See README.md and SECURITY.md.
+///
+/// Layout (the shape of DESIGN.md):
+/// - `ClearinghouseCore`: the domain, free of HTTP and storage (tokens, person keys, records,
+///   the streaming batch decoders, the storage protocol).
+/// - `ClearinghouseSQLite`: the storage protocol on SQLite through GRDB (WAL, migrations).
+/// - `ClearinghouseServer`: the Hummingbird 2 HTTP layer (`buildApplication`).
+/// - `ClearinghouseCLI`: the `clearinghouse` subcommands; `clearinghouse` is the thin `@main`.
+let strictSwift: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "clearinghouse",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "clearinghouse", targets: ["clearinghouse"]),
+        .library(name: "ClearinghouseCore", targets: ["ClearinghouseCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(
+            name: "ClearinghouseCore",
+            dependencies: [
+                "CZlib",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "ClearinghouseSQLite",
+            dependencies: [
+                "ClearinghouseCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "ClearinghouseServer",
+            dependencies: [
+                "ClearinghouseCore",
+                "ClearinghouseSQLite",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "ClearinghouseCLI",
+            dependencies: [
+                "ClearinghouseCore",
+                "ClearinghouseSQLite",
+                "ClearinghouseServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "clearinghouse",
+            dependencies: ["ClearinghouseCLI"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ClearinghouseCoreTests",
+            dependencies: ["ClearinghouseCore"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ClearinghouseServerTests",
+            dependencies: [
+                "ClearinghouseCore",
+                "ClearinghouseSQLite",
+                "ClearinghouseServer",
+                "ClearinghouseCLI",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSwift
+        ),
+    ]
+)

@@ -1,0 +1,74 @@
+import Crypto
+import Foundation
+
+/// The only identity the daemon stores: HMAC-SHA256(pepper, kid || token).
+///
+/// It exists so that matching across partners happens on a value that is useless outside the
+/// daemon: without the pepper (a key file outside the database) a stolen database cannot be
+/// joined to tokens, and without the consortium salt (which the daemon never holds) tokens
+/// cannot be joined to e-mail addresses. A person key never appears in a response, export,
+/// log line or error message.
+public struct PersonKey: Hashable, Sendable {
+    /// The 32 bytes of the HMAC.
+    public let bytes: [UInt8]
+
+    public init(bytes: [UInt8]) {
+        precondition(bytes.count == PersonKey.byteCount, "a person key is 32 bytes")
+        self.bytes = bytes
+    }
+
+    public static let byteCount = 32
+}
+
+extension PersonKey: CustomStringConvertible {
+    /// Redacted on purpose so that a person key can never reach a log by string interpolation.
+    public var description: String { "PersonKey(redacted)" }
+}
+
+/// Turns an uploaded token into a ``PersonKey`` with the server pepper.
+///
+/// Keyed once and copied per token: swift-crypto's HMAC set-up costs about as much as the
+/// hashing itself, so copying a keyed `HMAC<SHA256>` doubles throughput on the ingest path.
+public struct PersonKeyDeriver: Sendable {
+    private let keyed: HMAC<SHA256>
+
+    public init(pepper: SymmetricKey) {
+        self.keyed = HMAC<SHA256>(key: pepper)
+    }
+
+    /// Derives the key for `token` (32 bytes) issued under salt key id `kid` (1 to 64 ASCII
+    /// bytes), writing the 32 key bytes to `output`. Different kids never produce the same key
+    /// for the same token, because the kid is part of the HMAC input and the token has a fixed
+    /// length, so `kid || token` is unambiguous.
+    public func derive(
+        kid: UnsafeRawBufferPointer,
+        token: UnsafeRawBufferPointer,
+        into output: UnsafeMutableRawBufferPointer
+    ) {
+        var hmac = keyed
+        hmac.update(data: kid)
+        hmac.update(data: token)
+        let code = hmac.finalize()
+        code.withUnsafeBytes { output.copyMemory(from: $0) }
+    }
+
+    /// Convenience form for tests and the admin CLI.
+    public func personKey(kid: String, token: [UInt8]) -> PersonKey {
+        var kidBytes = Array(kid.utf8)
+        var output = [UInt8](repeating: 0, count: PersonKey.byteCount)
+        kidBytes.withUnsafeMutableBytes { kidBuffer in
+            token.withUnsafeBytes { tokenBuffer in
+                output.withUnsafeMutableBytes { derive(kid: UnsafeRawBufferPointer(kidBuffer), token: tokenBuffer, into: $0) }
+            }
+        }
+        return PersonKey(bytes: output)
+    }
+
+    /// A digest of the pepper that the database stores, so that the daemon refuses to start
+    /// with a pepper file that does not belong to the database (every match would silently fail).
+    public var fingerprint: String {
+        var hmac = keyed
+        hmac.update(data: Array("clearinghouse.pepper.fingerprint.v1".utf8))
+        return Hex.encode(hmac.finalize())
+    }
+}

@@ -1,0 +1,52 @@
+/// Everything the daemon and the admin CLI need from storage.
+///
+/// One protocol so that SQLite (the embedded default) and, later, PostgreSQL serve the same
+/// domain. Implementations must make each call atomic: a batch is stored whole or not at all,
+/// and a call that returns has been made durable.
+public protocol ClearinghouseStore: Sendable {
+    /// Records the pepper's fingerprint on first use and refuses a pepper that does not match.
+    func bindPepper(fingerprint: String) async throws
+
+    /// Adds a partner with its first API key.
+    func addPartner(id: PartnerID, name: String, key: APIKey, at now: Int64) async throws
+    /// Replaces every key of a partner with `key`; the old keys stop working at once.
+    func rotateKey(partner: PartnerID, key: APIKey, at now: Int64) async throws
+    /// Disables a partner: its keys stop working; its data stays until revoked or purged.
+    func disablePartner(_ partner: PartnerID, at now: Int64) async throws
+    /// All partners, for the operator.
+    func partners() async throws -> [PartnerSummary]
+    /// The credential stored under an API key id, or `nil`.
+    func credential(keyID: String) async throws -> StoredCredential?
+
+    /// Stores a decoded batch for `partner` in one transaction. With an idempotency key, a
+    /// batch already stored under that key is replayed (same body) or refused (other body).
+    func ingest(_ batch: DecodedBatch, partner: AuthenticatedPartner, idempotencyKey: String?, at now: Int64) async throws
+        -> IngestOutcome
+
+    /// Counts for the operator: never row-level data.
+    func stats(at now: Int64) async throws -> ClearinghouseStats
+
+    /// Throws unless the database is open and fully migrated.
+    func checkReady() async throws
+}
+
+/// Failures a store reports to its callers, each with what to do.
+public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    case partnerExists(String)
+    case partnerNotFound(String)
+    case pepperMismatch
+    case idempotencyConflict
+    case notMigrated
+
+    public var description: String {
+        switch self {
+        case .partnerExists(let id): return "partner '\(id)' already exists; use `partner rotate-key \(id)` for a new key"
+        case .partnerNotFound(let id): return "no partner '\(id)'; `clearinghouse partner list` shows the partners"
+        case .pepperMismatch:
+            return "the pepper file does not belong to this database (its fingerprint differs); restore the original pepper.key"
+        case .idempotencyConflict:
+            return "this Idempotency-Key was already used with a different body"
+        case .notMigrated: return "the database is not migrated"
+        }
+    }
+}

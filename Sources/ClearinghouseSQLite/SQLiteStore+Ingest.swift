@@ -1,0 +1,240 @@
+import ClearinghouseCore
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    public func ingest(
+        _ batch: DecodedBatch, partner: AuthenticatedPartner, idempotencyKey: String?, at now: Int64
+    ) async throws -> IngestOutcome {
+        try await writer.write { db in
+            if let idempotencyKey, let earlier = try earlierBatch(partner: partner, key: idempotencyKey, db) {
+                guard earlier.kind == batch.kind.rawValue, earlier.digest == batch.bodyDigest else {
+                    throw StoreError.idempotencyConflict
+                }
+                return .replayed(earlier.receipt)
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO batch (partner_id, kind, received, accepted, body_sha256, idempotency_key, receipt, created_at)
+                    VALUES (?, ?, ?, 0, ?, ?, '', ?)
+                    """,
+                arguments: [partner.rowID, batch.kind.rawValue, batch.received, Data(batch.bodyDigest), idempotencyKey, now])
+            let batchID = db.lastInsertedRowID
+            var receipt = BatchReceipt(batchID: batchID, kind: batch.kind, received: batch.received)
+            let writer = BatchWriter(db: db, partner: partner, batchID: batchID, now: now)
+            switch batch.kind {
+            case .signals: try writer.writeSignals(batch, into: &receipt)
+            case .consents: try writer.writeConsents(batch, into: &receipt)
+            case .revocations: try writer.writeRevocations(batch, into: &receipt)
+            }
+            let receiptJSON = String(decoding: try JSONEncoder().encode(receipt), as: UTF8.self)
+            try db.execute(
+                sql: "UPDATE batch SET accepted = ?, receipt = ? WHERE id = ?",
+                arguments: [receipt.accepted, receiptJSON, batchID])
+            return .stored(receipt)
+        }
+    }
+
+    private func earlierBatch(
+        partner: AuthenticatedPartner, key: String, _ db: Database
+    ) throws -> (kind: String, digest: [UInt8], receipt: BatchReceipt)? {
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT kind, body_sha256, receipt FROM batch WHERE partner_id = ? AND idempotency_key = ?",
+                arguments: [partner.rowID, key])
+        else { return nil }
+        let digest: Data = row[1]
+        let receiptJSON: String = row[2]
+        let receipt = try JSONDecoder().decode(BatchReceipt.self, from: Data(receiptJSON.utf8))
+        return (row[0], Array(digest), receipt)
+    }
+}
+
+/// Writes the records of one batch inside the batch's transaction.
+struct BatchWriter {
+    let db: Database
+    let partner: AuthenticatedPartner
+    let batchID: Int64
+    let now: Int64
+
+    /// Bound on the per-batch cache of consent lookups (entries), so memory stays flat for
+    /// batches of any size.
+    static let consentCacheLimit = 1 << 16
+
+    func writeSignals(_ batch: DecodedBatch, into receipt: inout BatchReceipt) throws {
+        let liveConsent = try RawStatement(
+            db,
+            sql: """
+                SELECT p.id FROM person p JOIN consent c ON c.partner_id = ?1 AND c.person_id = p.id
+                WHERE p.key = ?2 AND (c.purposes & \(Purpose.affinity.bit)) != 0
+                  AND (c.expires_at IS NULL OR c.expires_at > ?3)
+                """)
+        let insert = try RawStatement(
+            db,
+            sql: """
+                INSERT INTO signal (partner_id, person_id, category_id, weight, observed_at, batch_id)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                """)
+        insert.reset()
+        insert.bind(1, partner.rowID)
+        insert.bind(6, batchID)
+        var categoryIDs = [Int64?](repeating: nil, count: batch.categories.count)
+        var consentedPerson: [PersonKeyBytes: Int64] = [:]
+        var accepted = 0
+        var dropped = 0
+        try batch.forEachSignal { signal in
+            let cacheKey = PersonKeyBytes(signal.personKey)
+            var personID = consentedPerson[cacheKey]
+            if personID == nil {
+                liveConsent.reset()
+                liveConsent.bind(1, partner.rowID)
+                liveConsent.bind(2, blob: signal.personKey)
+                liveConsent.bind(3, now)
+                let found = try liveConsent.firstInt64() ?? -1
+                if consentedPerson.count >= Self.consentCacheLimit { consentedPerson.removeAll(keepingCapacity: true) }
+                consentedPerson[cacheKey] = found
+                personID = found
+            }
+            guard let personID, personID > 0 else {
+                dropped += 1
+                return
+            }
+            let categoryID: Int64
+            if let known = categoryIDs[signal.categoryIndex] {
+                categoryID = known
+            } else {
+                categoryID = try self.categoryID(named: batch.categories[signal.categoryIndex])
+                categoryIDs[signal.categoryIndex] = categoryID
+            }
+            insert.resetKeepingBindings()
+            insert.bind(2, personID)
+            insert.bind(3, categoryID)
+            insert.bind(4, signal.weight)
+            insert.bind(5, signal.observedAt)
+            try insert.run()
+            accepted += 1
+        }
+        receipt.accepted = accepted
+        receipt.droppedNoConsent = dropped
+    }
+
+    func writeConsents(_ batch: DecodedBatch, into receipt: inout BatchReceipt) throws {
+        let findPerson = try RawStatement(db, sql: "SELECT id FROM person WHERE key = ?1")
+        let insertPerson = try RawStatement(db, sql: "INSERT INTO person (key) VALUES (?1)")
+        let findConsent = try RawStatement(
+            db, sql: "SELECT granted_at, purposes FROM consent WHERE partner_id = ?1 AND person_id = ?2")
+        let upsert = try RawStatement(
+            db,
+            sql: """
+                INSERT INTO consent (partner_id, person_id, purposes, granted_at, expires_at, proof, batch_id)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                ON CONFLICT (partner_id, person_id) DO UPDATE SET
+                    purposes = excluded.purposes, granted_at = excluded.granted_at,
+                    expires_at = excluded.expires_at, proof = excluded.proof, batch_id = excluded.batch_id
+                """)
+        let eraseSignals = try RawStatement(db, sql: "DELETE FROM signal WHERE person_id = ?1 AND partner_id = ?2")
+        var created = 0
+        var replaced = 0
+        var superseded = 0
+        var alreadyExpired = 0
+        var erased = 0
+        try batch.forEachConsent { consent in
+            findPerson.reset()
+            findPerson.bind(1, blob: consent.personKey)
+            var personID = try findPerson.firstInt64()
+            var earlier: (grantedAt: Int64, purposes: Int64)?
+            if let existing = personID {
+                findConsent.reset()
+                findConsent.bind(1, partner.rowID)
+                findConsent.bind(2, existing)
+                earlier = try findConsent.firstRow { ($0.int64(0), $0.int64(1)) }
+            } else {
+                insertPerson.reset()
+                insertPerson.bind(1, blob: consent.personKey)
+                try insertPerson.run()
+                personID = insertPerson.lastInsertedRowID
+            }
+            // The consent granted later wins; an older line arriving late does not undo it.
+            if let earlier, earlier.grantedAt > consent.grantedAt {
+                superseded += 1
+                return
+            }
+            upsert.reset()
+            upsert.bind(1, partner.rowID)
+            upsert.bind(2, personID!)
+            upsert.bind(3, Int64(consent.purposes))
+            upsert.bind(4, consent.grantedAt)
+            upsert.bind(5, consent.expiresAt)
+            upsert.bind(6, textOrNull: consent.proof)
+            upsert.bind(7, batchID)
+            try upsert.run()
+            if let earlier {
+                replaced += 1
+                let droppedAffinity = UInt32(earlier.purposes) & Purpose.affinity.bit != 0
+                    && consent.purposes & Purpose.affinity.bit == 0
+                if droppedAffinity {
+                    eraseSignals.reset()
+                    eraseSignals.bind(1, personID!)
+                    eraseSignals.bind(2, partner.rowID)
+                    try eraseSignals.run()
+                    erased += eraseSignals.changes
+                }
+            } else {
+                created += 1
+            }
+            if let expiresAt = consent.expiresAt, expiresAt <= now { alreadyExpired += 1 }
+        }
+        receipt.accepted = created + replaced
+        receipt.created = created
+        receipt.replaced = replaced
+        receipt.superseded = superseded
+        receipt.alreadyExpired = alreadyExpired
+        receipt.signalsErased = erased
+    }
+
+    func writeRevocations(_ batch: DecodedBatch, into receipt: inout BatchReceipt) throws {
+        let findPerson = try RawStatement(db, sql: "SELECT id FROM person WHERE key = ?1")
+        let deleteConsent = try RawStatement(db, sql: "DELETE FROM consent WHERE partner_id = ?1 AND person_id = ?2")
+        let eraseSignals = try RawStatement(db, sql: "DELETE FROM signal WHERE person_id = ?1 AND partner_id = ?2")
+        // Once no partner holds consent for a person, the person key itself goes.
+        let deleteOrphan = try RawStatement(
+            db, sql: "DELETE FROM person WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM consent WHERE person_id = ?1)")
+        var revoked = 0
+        var erased = 0
+        var notFound = 0
+        try batch.forEachRevocation { revocation in
+            findPerson.reset()
+            findPerson.bind(1, blob: revocation.personKey)
+            guard let personID = try findPerson.firstInt64() else {
+                notFound += 1
+                return
+            }
+            deleteConsent.reset()
+            deleteConsent.bind(1, partner.rowID)
+            deleteConsent.bind(2, personID)
+            try deleteConsent.run()
+            let consentErased = deleteConsent.changes
+            eraseSignals.reset()
+            eraseSignals.bind(1, personID)
+            eraseSignals.bind(2, partner.rowID)
+            try eraseSignals.run()
+            erased += eraseSignals.changes
+            deleteOrphan.reset()
+            deleteOrphan.bind(1, personID)
+            try deleteOrphan.run()
+            if consentErased > 0 { revoked += 1 } else { notFound += 1 }
+        }
+        receipt.accepted = batch.received
+        receipt.revoked = revoked
+        receipt.signalsErased = erased
+        receipt.notFound = notFound
+    }
+
+    private func categoryID(named name: String) throws -> Int64 {
+        try db.execute(
+            sql: "INSERT INTO category (partner_id, name) VALUES (?, ?) ON CONFLICT (partner_id, name) DO NOTHING",
+            arguments: [partner.rowID, name])
+        return try Int64.fetchOne(
+            db, sql: "SELECT id FROM category WHERE partner_id = ? AND name = ?", arguments: [partner.rowID, name])!
+    }
+}

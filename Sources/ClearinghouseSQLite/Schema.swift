@@ -1,0 +1,92 @@
+import GRDB
+
+/// The database schema as a list of migrations.
+///
+/// A migration is never edited once shipped: a change of schema is a new migration appended
+/// here. The write path is shaped by what SQLite does fast on this machine class
+/// (`../shared/STACK-NOTES.md`): signals are appended with an integer rowid and integer foreign
+/// keys, and the one random-key index (person keys) is touched by consents, not by signals.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-partners-consents-signals") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE meta (
+                        key TEXT PRIMARY KEY NOT NULL,
+                        value TEXT NOT NULL
+                    ) WITHOUT ROWID;
+
+                    CREATE TABLE partner (
+                        id INTEGER PRIMARY KEY,
+                        slug TEXT NOT NULL UNIQUE,
+                        name TEXT NOT NULL,
+                        status TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
+                        created_at INTEGER NOT NULL
+                    );
+
+                    CREATE TABLE api_key (
+                        key_id TEXT PRIMARY KEY NOT NULL,
+                        partner_id INTEGER NOT NULL REFERENCES partner(id),
+                        secret_digest BLOB NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        revoked_at INTEGER
+                    ) WITHOUT ROWID;
+                    CREATE INDEX api_key_by_partner ON api_key(partner_id);
+
+                    -- One row per person key: HMAC-SHA256(pepper, kid || token). Never a token.
+                    CREATE TABLE person (
+                        id INTEGER PRIMARY KEY,
+                        key BLOB NOT NULL UNIQUE
+                    );
+
+                    CREATE TABLE consent (
+                        partner_id INTEGER NOT NULL REFERENCES partner(id),
+                        person_id INTEGER NOT NULL REFERENCES person(id),
+                        purposes INTEGER NOT NULL,
+                        granted_at INTEGER NOT NULL,
+                        expires_at INTEGER,
+                        proof TEXT,
+                        batch_id INTEGER NOT NULL,
+                        PRIMARY KEY (partner_id, person_id)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX consent_by_person ON consent(person_id);
+
+                    CREATE TABLE category (
+                        id INTEGER PRIMARY KEY,
+                        partner_id INTEGER NOT NULL REFERENCES partner(id),
+                        name TEXT NOT NULL,
+                        UNIQUE (partner_id, name)
+                    );
+
+                    -- Append-only in normal operation; erased by revocation.
+                    CREATE TABLE signal (
+                        id INTEGER PRIMARY KEY,
+                        partner_id INTEGER NOT NULL,
+                        person_id INTEGER NOT NULL,
+                        category_id INTEGER NOT NULL,
+                        weight REAL NOT NULL,
+                        observed_at INTEGER NOT NULL,
+                        batch_id INTEGER NOT NULL
+                    );
+                    CREATE INDEX signal_by_person ON signal(person_id, partner_id);
+
+                    -- Every accepted write, with its answer for idempotent replay.
+                    CREATE TABLE batch (
+                        id INTEGER PRIMARY KEY,
+                        partner_id INTEGER NOT NULL REFERENCES partner(id),
+                        kind TEXT NOT NULL,
+                        received INTEGER NOT NULL,
+                        accepted INTEGER NOT NULL,
+                        body_sha256 BLOB NOT NULL,
+                        idempotency_key TEXT,
+                        receipt TEXT NOT NULL,
+                        created_at INTEGER NOT NULL
+                    );
+                    CREATE UNIQUE INDEX batch_by_idempotency_key ON batch(partner_id, idempotency_key)
+                        WHERE idempotency_key IS NOT NULL;
+                    """)
+        }
+        return migrator
+    }
+}
