@@ -33,16 +33,16 @@ public struct DecodedBatch: Sendable {
         try records.forEachFrame { frame in
             var offset = 0
             while offset < frame.count {
-                let expires = SpoolRecord.load(Int64.self, frame, at: offset + 52)
-                let proofLength = Int(SpoolRecord.load(UInt16.self, frame, at: offset + 60))
+                let expires = SpoolRecord.load(Int64.self, frame, at: offset + 44)
+                let proofLength = Int(SpoolRecord.load(UInt16.self, frame, at: offset + 52))
                 try body(
                     ConsentRecord(
                         personKey: UnsafeRawBufferPointer(rebasing: frame[offset..<(offset + 32)]),
                         purposes: SpoolRecord.load(UInt32.self, frame, at: offset + 32),
                         grantedAt: SpoolRecord.load(Int64.self, frame, at: offset + 36),
                         expiresAt: expires == SpoolRecord.noExpiry ? nil : expires,
-                        proof: UnsafeRawBufferPointer(rebasing: frame[(offset + 62)..<(offset + 62 + proofLength)])))
-                offset += 62 + proofLength
+                        proof: UnsafeRawBufferPointer(rebasing: frame[(offset + 54)..<(offset + 54 + proofLength)])))
+                offset += 54 + proofLength
             }
         }
     }

@@ -4,7 +4,7 @@
 /// (little-endian):
 /// - signal: key[32] category:u32 weight:f64 observed_at:i64 (52 bytes)
 /// - consent: key[32] purposes:u32 granted_at:i64 expires_at:i64 (Int64.min = none)
-///   proof_length:u16 proof[proof_length]
+///   proof_length:u16 proof[proof_length] (54 bytes + proof)
 /// - revocation: key[32]
 enum SpoolRecord {
     static let noExpiry = Int64.min

@@ -1,0 +1,14 @@
+import ArgumentParser
+
+/// The `clearinghouse` command: the daemon and the operator's admin tools in one binary.
+///
+/// Admin commands open the same database as the daemon (WAL lets them run beside it), so they
+/// work whether the daemon runs or not.
+public struct ClearinghouseCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "clearinghouse",
+        abstract: "Pool consented customer signals across brands; release only private aggregates.",
+        subcommands: [ServeCommand.self, PartnerCommand.self, StatsCommand.self])
+
+    public init() {}
+}

@@ -1,0 +1,136 @@
+import ClearinghouseCore
+import ClearinghouseServer
+import Configuration
+import Foundation
+import Logging
+import SystemPackage
+
+/// Resolves ``ServerSettings`` from the configuration file, `CLEARINGHOUSE_*` environment
+/// variables and command-line flags, in rising precedence (swift-configuration's provider
+/// hierarchy), after checking each source against ``SettingsCatalog``.
+public enum ConfigurationLoader {
+    /// A configuration problem, saying where and what to do.
+    public struct Problem: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static let defaultConfigPath = "config/clearinghouse.json"
+
+    /// - Parameters:
+    ///   - configPath: `--config`; when `nil`, `config/clearinghouse.json` is read if present.
+    ///   - flags: values given as flags, by setting key.
+    ///   - environment: the process environment (tests pass their own).
+    public static func load(
+        configPath: String?,
+        flags: [String: ConfigContent],
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async throws -> ServerSettings {
+        var providers: [any ConfigProvider] = []
+        providers.append(
+            InMemoryProvider(
+                name: "flags",
+                values: Dictionary(uniqueKeysWithValues: flags.map { (AbsoluteConfigKey(ConfigKey($0.key)), ConfigValue($0.value, isSecret: false)) })))
+        let relevant = environment.filter { $0.key.hasPrefix("CLEARINGHOUSE_") }
+        try validateEnvironment(relevant)
+        providers.append(EnvironmentVariablesProvider(environmentVariables: relevant).prefixKeys(with: "clearinghouse"))
+        let path = configPath ?? (FileManager.default.fileExists(atPath: defaultConfigPath) ? defaultConfigPath : nil)
+        if let path {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw Problem(description: "the configuration file \(path) does not exist; pass --config with an existing file or leave it out")
+            }
+            try validateFile(path)
+            providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(path)))
+        }
+        let reader = ConfigReader(providers: providers)
+        func integer(_ key: String) -> Int {
+            reader.int(forKey: ConfigKey(key), default: Int(SettingsCatalog.setting(key)!.defaultValue)!)
+        }
+        func text(_ key: String) -> String {
+            reader.string(forKey: ConfigKey(key), default: SettingsCatalog.setting(key)!.defaultValue)
+        }
+        let limits = IngestLimits(
+            maxBodyBytes: integer("ingest.max_body_bytes"),
+            maxDecodedBytes: integer("ingest.max_decoded_bytes"),
+            maxLineBytes: integer("ingest.max_line_bytes"),
+            maxLinesPerBatch: integer("ingest.max_lines_per_batch"),
+            maxErrorsReported: integer("ingest.max_errors_reported"),
+            maxCategoriesPerBatch: integer("ingest.max_categories_per_batch"),
+            spoolMemoryBytes: integer("ingest.spool_memory_bytes"),
+            futureToleranceMilliseconds: Int64(integer("ingest.future_tolerance_seconds")) * 1000)
+        return ServerSettings(
+            host: text("server.host"),
+            port: integer("server.port"),
+            dataDirectory: text("data_dir"),
+            limits: limits,
+            idleTimeoutSeconds: integer("server.idle_timeout_seconds"),
+            logLevel: Logger.Level(rawValue: text("log.level")) ?? .info)
+    }
+
+    /// Checks a value against its setting's kind; returns a problem text or `nil`.
+    static func check(_ value: String, against setting: Setting) -> String? {
+        switch setting.kind {
+        case .integer(let range):
+            guard let number = Int(value), range.contains(number) else {
+                return "must be a whole number from \(range.lowerBound) to \(range.upperBound)"
+            }
+        case .logLevel:
+            guard Logger.Level(rawValue: value) != nil else {
+                return "must be one of trace, debug, info, notice, warning, error, critical"
+            }
+        case .text:
+            guard !value.isEmpty else { return "must not be empty" }
+        }
+        return nil
+    }
+
+    static func validateEnvironment(_ environment: [String: String]) throws {
+        for setting in SettingsCatalog.all {
+            guard let value = environment[setting.environmentName] else { continue }
+            if let problem = check(value, against: setting) {
+                throw Problem(description: "environment variable \(setting.environmentName) (\(setting.key)) \(problem)")
+            }
+        }
+    }
+
+    /// Checks that the file is a JSON object whose leaves are known settings of the right type.
+    /// Keys starting with `_` (such as `_about`) are documentation and skipped.
+    static func validateFile(_ path: String) throws {
+        let data: Data
+        let object: Any
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+            object = try JSONSerialization.jsonObject(with: data)
+        } catch {
+            throw Problem(description: "the configuration file \(path) is not valid JSON: \(error.localizedDescription)")
+        }
+        guard let root = object as? [String: Any] else {
+            throw Problem(description: "the configuration file \(path) must hold a JSON object")
+        }
+        func walk(_ node: [String: Any], prefix: String) throws {
+            for (name, value) in node where !name.hasPrefix("_") {
+                let key = prefix.isEmpty ? name : "\(prefix).\(name)"
+                if let child = value as? [String: Any] {
+                    try walk(child, prefix: key)
+                    continue
+                }
+                guard let setting = SettingsCatalog.setting(key) else {
+                    throw Problem(
+                        description: "unknown setting '\(key)' in \(path); the settings are listed in the README (Configuration)")
+                }
+                let text: String
+                switch value {
+                case let number as NSNumber where setting.kind != .text && setting.kind != .logLevel:
+                    text = number.stringValue
+                case let string as String where setting.kind == .text || setting.kind == .logLevel:
+                    text = string
+                default:
+                    throw Problem(description: "setting '\(key)' in \(path) has the wrong type; expected \(setting.kind == .text || setting.kind == .logLevel ? "a string" : "a number")")
+                }
+                if let problem = check(text, against: setting) {
+                    throw Problem(description: "setting '\(key)' in \(path) \(problem)")
+                }
+            }
+        }
+        try walk(root, prefix: "")
+    }
+}

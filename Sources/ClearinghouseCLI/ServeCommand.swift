@@ -1,0 +1,49 @@
+import ArgumentParser
+import ClearinghouseServer
+import Configuration
+import Hummingbird
+import Logging
+
+/// `clearinghouse serve`: runs the daemon until SIGTERM or SIGINT.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the daemon (creates the data directory, pepper and database on first start).")
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(name: .long, help: "Address to listen on (default 127.0.0.1; setting server.host).")
+    var host: String?
+
+    @Option(name: .long, help: "Port to listen on, 0 for any free port (default 8420; setting server.port).")
+    var port: Int?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (setting log.level).")
+    var logLevel: String?
+
+    func validate() throws {
+        if let port, !(0...65535).contains(port) { throw ValidationError("--port must be from 0 to 65535") }
+        if let logLevel, Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+
+    func run() async throws {
+        var flags: [String: ConfigContent] = [:]
+        if let host { flags["server.host"] = .string(host) }
+        if let port { flags["server.port"] = .int(port) }
+        if let logLevel { flags["log.level"] = .string(logLevel) }
+        let settings = try await options.settings(extra: flags)
+        let level = settings.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "clearinghouse")
+        logger.logLevel = level
+        let app = try await buildApplication(settings, logger: logger)
+        try await app.runService()
+        logger.info("clearinghouse stopped")
+    }
+}

@@ -1,0 +1,72 @@
+import ClearinghouseCore
+import ClearinghouseSQLite
+import Foundation
+import Hummingbird
+import Logging
+
+/// What `serve` runs, and what tests run with their own settings (port 0, a temporary data
+/// directory): opens or creates the data directory, the pepper and the database, then builds
+/// the HTTP application around them.
+public func buildApplication(_ settings: ServerSettings, logger: Logger) async throws -> some ApplicationProtocol {
+    let runtime = try await DaemonRuntime.open(settings, logger: logger)
+    let router = buildRouter(runtime)
+    let host = settings.host
+    return Application(
+        router: router,
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [
+                    ExpectContinueHandler(maxBodyBytes: settings.limits.maxBodyBytes),
+                    CloseAfterResponseHandler(),
+                ],
+                idleTimeout: .seconds(Int64(settings.idleTimeoutSeconds)))),
+        configuration: .init(address: .hostname(host, port: settings.port), serverName: "clearinghouse"),
+        onServerRunning: { channel in
+            logger.info(
+                "clearinghouse listening",
+                metadata: ["server.address": "\(host):\(channel.localAddress?.port ?? settings.port)"])
+        },
+        logger: logger
+    )
+}
+
+/// The routes of the API, for `buildApplication` and for router-level tests.
+public func buildRouter(_ runtime: DaemonRuntime) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    router.addRoutes(HealthController(store: runtime.store).routes)
+    router.group("v1")
+        .add(middleware: PartnerAuthenticator(store: runtime.store))
+        .addRoutes(IngestController(store: runtime.store, deriver: runtime.deriver, settings: runtime.settings).routes)
+    return router
+}
+
+/// The opened pieces the daemon runs on: settings, store and the pepper-keyed deriver.
+public struct DaemonRuntime: Sendable {
+    public let settings: ServerSettings
+    public let store: any ClearinghouseStore
+    public let deriver: PersonKeyDeriver
+
+    public init(settings: ServerSettings, store: any ClearinghouseStore, deriver: PersonKeyDeriver) {
+        self.settings = settings
+        self.store = store
+        self.deriver = deriver
+    }
+
+    /// Creates the data directory (mode 0700), the pepper file (0600) and the database on first
+    /// start; refuses to start with a pepper that does not belong to the database.
+    public static func open(_ settings: ServerSettings, logger: Logger) async throws -> DaemonRuntime {
+        let files = FileManager.default
+        try files.createDirectory(
+            atPath: settings.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try files.createDirectory(
+            atPath: settings.spoolDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let pepper = try PepperFile.loadOrCreate(at: settings.pepperPath)
+        if pepper.created {
+            logger.notice("created a new pepper key file; back it up with the database", metadata: ["file": "\(settings.pepperPath)"])
+        }
+        let store = try SQLiteStore.open(path: settings.databasePath, logger: logger)
+        let deriver = PersonKeyDeriver(pepper: pepper.key)
+        try await store.bindPepper(fingerprint: deriver.fingerprint)
+        return DaemonRuntime(settings: settings, store: store, deriver: deriver)
+    }
+}

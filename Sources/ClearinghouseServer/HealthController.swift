@@ -1,0 +1,31 @@
+import ClearinghouseCore
+import Hummingbird
+
+/// `GET /healthz` (the process answers) and `GET /readyz` (the database is open and migrated),
+/// for load balancers and service managers. Neither needs a key; neither says more than that.
+public struct HealthController: Sendable {
+    let store: any ClearinghouseStore
+
+    public init(store: any ClearinghouseStore) {
+        self.store = store
+    }
+
+    public var routes: RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.get("healthz") { _, _ in try Self.status("ok", .ok) }
+        routes.get("readyz") { _, context in
+            do {
+                try await store.checkReady()
+                return try Self.status("ready", .ok)
+            } catch {
+                context.logger.warning("not ready", metadata: ["error.type": "\(type(of: error))"])
+                return try Self.status("not ready", .serviceUnavailable)
+            }
+        }
+        return routes
+    }
+
+    private static func status(_ text: String, _ status: HTTPResponse.Status) throws -> Response {
+        try JSONBody.response(["status": text], status: status)
+    }
+}

@@ -1,0 +1,147 @@
+import ClearinghouseCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// `POST /v1/consents`, `/v1/signals` and `/v1/revocations`: a partner's batch writes.
+///
+/// Each request is one atomic batch. The body is streamed through a ``BatchDecoder`` (nothing
+/// is buffered beyond the spool), validated whole, and only then written in one transaction.
+/// A 2xx means the batch is committed durably; any error means nothing was stored.
+public struct IngestController: Sendable {
+    let store: any ClearinghouseStore
+    let deriver: PersonKeyDeriver
+    let settings: ServerSettings
+
+    public init(store: any ClearinghouseStore, deriver: PersonKeyDeriver, settings: ServerSettings) {
+        self.store = store
+        self.deriver = deriver
+        self.settings = settings
+    }
+
+    public var routes: RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.post("consents") { request, context in try await self.ingest(.consents, request, context) }
+        routes.post("signals") { request, context in try await self.ingest(.signals, request, context) }
+        routes.post("revocations") { request, context in try await self.ingest(.revocations, request, context) }
+        return routes
+    }
+
+    static let idempotencyKeyHeader = HTTPField.Name("Idempotency-Key")!
+    static let replayedHeader = HTTPField.Name("Idempotent-Replayed")!
+
+    func ingest(_ kind: BatchKind, _ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let partner = try context.requirePartner()
+        let started = ContinuousClock.now
+        let format = try RequestHeaders.bodyFormat(request.headers[.contentType])
+        let gzip = try RequestHeaders.isGzip(request.headers[.contentEncoding])
+        let idempotencyKey = try RequestHeaders.idempotencyKey(request.headers[Self.idempotencyKeyHeader])
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > settings.limits.maxBodyBytes {
+            throw rejection(.bodyTooLarge(limit: settings.limits.maxBodyBytes), kind: kind, bodyRead: false, context)
+        }
+
+        let now = WallClock.nowMilliseconds()
+        let decoder = BatchDecoder(
+            kind: kind, format: format, gzip: gzip, limits: settings.limits, deriver: deriver, now: now,
+            spoolDirectory: settings.spoolDirectory)
+        var bodyRead = false
+        let batch: DecodedBatch
+        do {
+            for try await chunk in request.body {
+                try chunk.withUnsafeReadableBytes { try decoder.feed($0) }
+            }
+            bodyRead = true
+            batch = try decoder.finish()
+        } catch let reason as BatchDecoder.Rejection {
+            throw rejection(reason, kind: kind, bodyRead: bodyRead, context)
+        }
+
+        let outcome: IngestOutcome
+        do {
+            outcome = try await store.ingest(batch, partner: partner, idempotencyKey: idempotencyKey, at: now)
+        } catch StoreError.idempotencyConflict {
+            IngestMetrics.batch(kind: kind, result: "conflict")
+            throw APIError(
+                .unprocessableContent, code: "idempotency_conflict",
+                message: "this Idempotency-Key was already used with a different body; use a new key for a new batch")
+        } catch {
+            IngestMetrics.batch(kind: kind, result: "failed")
+            context.logger.error(
+                "batch could not be stored", metadata: ["batch.kind": "\(kind.rawValue)", "error.type": "\(type(of: error))"])
+            var failure = APIError(
+                .serviceUnavailable, code: "storage_unavailable",
+                message: "the batch could not be stored and nothing was stored; retry later with the same Idempotency-Key")
+            failure.extraHeaders[.retryAfter] = "5"
+            throw failure
+        }
+
+        let receipt = outcome.receipt
+        let replayed: Bool
+        if case .replayed = outcome { replayed = true } else { replayed = false }
+        IngestMetrics.stored(receipt, replayed: replayed, duration: ContinuousClock.now - started)
+        context.logger.info(
+            replayed ? "batch replayed" : "batch stored",
+            metadata: [
+                "batch.id": "\(receipt.batchID)", "batch.kind": "\(kind.rawValue)", "batch.received": "\(receipt.received)",
+                "batch.accepted": "\(receipt.accepted)", "batch.dropped_no_consent": "\(receipt.droppedNoConsent)",
+                "batch.bytes": "\(decoder.rawBytes)",
+                "batch.duration_ms": "\((ContinuousClock.now - started).milliseconds)",
+            ])
+        var headers: HTTPFields = [:]
+        if replayed { headers[Self.replayedHeader] = "true" }
+        return try JSONBody.response(receipt, headers: headers)
+    }
+
+    private func rejection(
+        _ reason: BatchDecoder.Rejection, kind: BatchKind, bodyRead: Bool, _ context: AppRequestContext
+    ) -> APIError {
+        var error: APIError
+        switch reason {
+        case .invalidLines(let lines):
+            error = APIError(
+                .badRequest, code: "invalid_lines",
+                message: "the batch was rejected and nothing was stored: \(lines.count == 1 ? "a line is" : "lines are") invalid"
+                    + " (the first \(lines.count) listed); fix them and send the whole batch again")
+            error.lines = lines
+        case .bodyTooLarge(let limit):
+            error = APIError(
+                .contentTooLarge, code: "body_too_large",
+                message: "the body is larger than \(limit) bytes (ingest.max_body_bytes); split it into smaller batches")
+        case .decodedBodyTooLarge(let limit):
+            error = APIError(
+                .contentTooLarge, code: "decoded_body_too_large",
+                message: "the body inflates to more than \(limit) bytes (ingest.max_decoded_bytes); split it into smaller batches")
+        case .tooManyLines(let limit):
+            error = APIError(
+                .contentTooLarge, code: "too_many_lines",
+                message: "the batch has more than \(limit) lines (ingest.max_lines_per_batch); split it into smaller batches")
+        case .badGzip(let what):
+            error = APIError(
+                .badRequest, code: "bad_gzip",
+                message: "\(what); send a whole gzip stream (gzip -c FILE) with Content-Encoding: gzip, or drop that header")
+        case .empty:
+            error = APIError(
+                .badRequest, code: "empty_body",
+                message: "the body holds no \(kind.rawValue); send one record per line (see the README)")
+        case .spoolFailed:
+            context.logger.error("batch spool failed", metadata: ["batch.kind": "\(kind.rawValue)"])
+            error = APIError(
+                .serviceUnavailable, code: "storage_unavailable",
+                message: "the daemon could not buffer the batch and nothing was stored; retry later")
+            error.extraHeaders[.retryAfter] = "5"
+        }
+        error.closeConnection = !bodyRead
+        IngestMetrics.batch(kind: kind, result: "rejected")
+        context.logger.notice(
+            "batch rejected", metadata: ["batch.kind": "\(kind.rawValue)", "error.code": "\(error.code)"])
+        return error
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

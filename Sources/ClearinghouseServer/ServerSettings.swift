@@ -1,0 +1,41 @@
+import ClearinghouseCore
+import Logging
+
+/// Everything `buildApplication` needs, resolved from configuration file, environment and flags.
+///
+/// Tests build it directly (port 0, a temporary data directory); the CLI builds it from
+/// ``SettingsCatalog`` through swift-configuration.
+public struct ServerSettings: Sendable {
+    /// Address to listen on; loopback by default, so a fresh install is not on the network.
+    public var host: String
+    /// Port to listen on; 0 picks a free one (tests).
+    public var port: Int
+    /// Holds the database, the pepper key file and the spool of batches being read.
+    public var dataDirectory: String
+    /// Bounds on each write batch.
+    public var limits: IngestLimits
+    /// Seconds a connection may stay idle (no bytes either way) before it is closed.
+    public var idleTimeoutSeconds: Int
+    /// Log level of the daemon.
+    public var logLevel: Logger.Level
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8420,
+        dataDirectory: String = "./var",
+        limits: IngestLimits = IngestLimits(),
+        idleTimeoutSeconds: Int = 60,
+        logLevel: Logger.Level = .info
+    ) {
+        self.host = host
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.limits = limits
+        self.idleTimeoutSeconds = idleTimeoutSeconds
+        self.logLevel = logLevel
+    }
+
+    public var databasePath: String { "\(dataDirectory)/clearinghouse.sqlite" }
+    public var pepperPath: String { "\(dataDirectory)/pepper.key" }
+    public var spoolDirectory: String { "\(dataDirectory)/spool" }
+}
