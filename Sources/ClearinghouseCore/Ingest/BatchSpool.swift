@@ -76,6 +76,8 @@ public final class SpooledRecords: @unchecked Sendable {
     private let frames: [[UInt8]]
     private let file: SpoolFile?
     public let count: Int
+    /// Whether the records went to a temporary file (the batch outgrew the memory limit).
+    public var spilled: Bool { file != nil }
 
     init(frames: [[UInt8]], file: SpoolFile?, count: Int) {
         self.frames = frames

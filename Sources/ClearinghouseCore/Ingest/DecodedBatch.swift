@@ -12,6 +12,9 @@ public struct DecodedBatch: Sendable {
     public let bodyDigest: [UInt8]
     let records: SpooledRecords
 
+    /// Whether the batch outgrew the spool's memory limit and was read back from disk.
+    public var spilledToDisk: Bool { records.spilled }
+
     public func forEachSignal(_ body: (SignalRecord) throws -> Void) throws {
         precondition(kind == .signals)
         try records.forEachFrame { frame in
