@@ -13,8 +13,8 @@ public struct APIError: HTTPResponseError, Sendable {
     public let code: String
     public let message: String
     public var lines: [LineError] = []
-    /// Close the connection after answering, for errors sent before the body was read whole,
-    /// so the rest of a large body is not read for nothing.
+    /// Close the connection after answering: for a body over the size limit, which is not
+    /// read further (see ``CloseAfterResponseHandler``).
     public var closeConnection = false
     public var extraHeaders: HTTPFields = [:]
 

@@ -8,7 +8,12 @@ import Logging
 /// directory): opens or creates the data directory, the pepper and the database, then builds
 /// the HTTP application around them.
 public func buildApplication(_ settings: ServerSettings, logger: Logger) async throws -> some ApplicationProtocol {
-    let runtime = try await DaemonRuntime.open(settings, logger: logger)
+    buildApplication(try await DaemonRuntime.open(settings, logger: logger), logger: logger)
+}
+
+/// Builds the application around an already opened runtime (tests open it first to add partners).
+public func buildApplication(_ runtime: DaemonRuntime, logger: Logger) -> some ApplicationProtocol {
+    let settings = runtime.settings
     let router = buildRouter(runtime)
     let host = settings.host
     return Application(

@@ -5,10 +5,10 @@ import NIOHTTPTypes
 /// Closes the connection once a response marked `Connection: close` has been written.
 ///
 /// Hummingbird keeps a connection open after any response and reads the rest of an unread
-/// request body first. For a body refused before it was read (too large, wrong media type,
-/// invalid from its first lines) that would mean reading up to a whole oversized body for
-/// nothing; routes mark such answers `Connection: close`, and this handler ends the connection
-/// after the answer is sent, which bounds what a client can make the daemon read.
+/// request body first. For a body refused because it is over the size limit that would mean
+/// reading an unbounded body for nothing; the route marks that answer `Connection: close`, and
+/// this handler ends the connection once the answer is sent. (Other early rejections drain
+/// their bounded body, so the client reads the error rather than a reset.)
 final class CloseAfterResponseHandler: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart

@@ -131,7 +131,10 @@ public struct IngestController: Sendable {
                 message: "the daemon could not buffer the batch and nothing was stored; retry later")
             error.extraHeaders[.retryAfter] = "5"
         }
-        error.closeConnection = !bodyRead
+        // A body over the size limit is not read further: the connection closes after the answer.
+        // Any other early rejection lets the (bounded) rest of the body drain, so the client
+        // reads the error instead of a reset connection.
+        if case .bodyTooLarge = reason { error.closeConnection = !bodyRead }
         IngestMetrics.batch(kind: kind, result: "rejected")
         context.logger.notice(
             "batch rejected", metadata: ["batch.kind": "\(kind.rawValue)", "error.code": "\(error.code)"])

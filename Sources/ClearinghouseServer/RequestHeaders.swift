@@ -45,9 +45,7 @@ enum RequestHeaders {
     }
 
     private static func unsupported(_ message: String) -> APIError {
-        var error = APIError(.unsupportedMediaType, code: "unsupported_media_type", message: message)
-        error.closeConnection = true
-        return error
+        APIError(.unsupportedMediaType, code: "unsupported_media_type", message: message)
     }
 }
 

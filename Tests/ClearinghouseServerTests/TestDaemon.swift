@@ -1,0 +1,150 @@
+import ClearinghouseCore
+import ClearinghouseSQLite
+import ClearinghouseServer
+import Crypto
+import Foundation
+import GRDB
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import InMemoryLogging
+import Logging
+
+/// A live daemon for one test: its own data directory, partners with keys, captured logs.
+struct TestDaemon: Sendable {
+    let directory: String
+    let runtime: DaemonRuntime
+    let logs: InMemoryLogHandler
+    let keys: [String: String]
+
+    var settings: ServerSettings { runtime.settings }
+
+    /// Runs `body` against a daemon on a loopback port (HummingbirdTesting `.live`).
+    static func run(
+        limits: IngestLimits = IngestLimits(),
+        partners: [String] = ["acme", "globex"],
+        _ body: @Sendable (any TestClientProtocol, TestDaemon) async throws -> Void
+    ) async throws {
+        let directory = NSTemporaryDirectory() + "clearinghouse-test-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var logs = InMemoryLogHandler()
+        logs.logLevel = .trace
+        let captured = logs
+        var logger = Logger(label: "clearinghouse.test", factory: { _ in captured })
+        logger.logLevel = .trace
+        let settings = ServerSettings(host: "127.0.0.1", port: 0, dataDirectory: directory, limits: limits)
+        let runtime = try await DaemonRuntime.open(settings, logger: logger)
+        var keys: [String: String] = [:]
+        for partner in partners {
+            let key = APIKey.generate()
+            try await runtime.store.addPartner(id: PartnerID(partner)!, name: partner.capitalized, key: key, at: WallClock.nowMilliseconds())
+            keys[partner] = key.text
+        }
+        let daemon = TestDaemon(directory: directory, runtime: runtime, logs: logs, keys: keys)
+        let app = buildApplication(runtime, logger: logger)
+        try await app.test(.live) { client in try await body(client, daemon) }
+    }
+
+    /// Reads the database file directly, as an auditor would.
+    func query<T: Sendable>(_ read: @Sendable (Database) throws -> T) throws -> T {
+        let queue = try DatabaseQueue(path: settings.databasePath)
+        return try queue.read(read)
+    }
+
+    func count(_ sql: String) throws -> Int {
+        try query { try Int.fetchOne($0, sql: sql) ?? -1 }
+    }
+
+    /// Everything the logs said, rendered as text (messages and metadata).
+    var logText: String {
+        logs.entries.map { "\($0.level) \($0.message) \($0.metadata)" }.joined(separator: "\n")
+    }
+}
+
+extension TestClientProtocol {
+    /// POSTs a batch as `partner` (or with the given raw Authorization value).
+    func upload(
+        _ path: String, _ body: String, as key: String?, contentType: String? = "application/x-ndjson",
+        headers extra: HTTPFields = [:]
+    ) async throws -> TestResponse {
+        try await upload(path, Array(body.utf8), as: key, contentType: contentType, headers: extra)
+    }
+
+    func upload(
+        _ path: String, _ body: [UInt8], as key: String?, contentType: String? = "application/x-ndjson",
+        headers extra: HTTPFields = [:]
+    ) async throws -> TestResponse {
+        var headers = extra
+        if let key { headers[.authorization] = "Bearer \(key)" }
+        if let contentType { headers[.contentType] = contentType }
+        return try await execute(uri: path, method: .post, headers: headers, body: ByteBuffer(bytes: body))
+    }
+}
+
+extension TestResponse {
+    var text: String { String(buffer: body) }
+
+    /// The body as a JSON object.
+    var json: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(buffer: body))) as? [String: Any] ?? [:]
+    }
+
+    /// `error.code` of an error body.
+    var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+
+    /// `error.lines` of a rejected batch.
+    var lineErrors: [[String: Any]] { ((json["error"] as? [String: Any])?["lines"] as? [[String: Any]]) ?? [] }
+
+    func int(_ key: String) -> Int? { (json[key] as? NSNumber)?.intValue }
+}
+
+/// What partners send: tokens and lines built as the README tells them to.
+enum Lines {
+    static let salt = SymmetricKey(data: Array("test-consortium-salt".utf8))
+
+    static func token(_ identifier: String) -> String {
+        Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(identifier.utf8), using: salt))
+    }
+
+    static func consent(
+        _ identifier: String, kid: String = "k1", granted: String = "2026-01-01T00:00:00Z", expires: String? = nil,
+        proof: String? = "cmp-record-1"
+    ) -> String {
+        var line = #"{"token":"\#(token(identifier))","kid":"\#(kid)","purposes":["affinity"],"granted_at":"\#(granted)""#
+        if let expires { line += #","expires_at":"\#(expires)""# }
+        if let proof { line += #","proof":"\#(proof)""# }
+        return line + "}"
+    }
+
+    static func signal(_ identifier: String, _ category: String, kid: String = "k1", weight: Double = 1) -> String {
+        #"{"token":"\#(token(identifier))","kid":"\#(kid)","category":"\#(category)","weight":\#(weight),"observed_at":"2026-11-01T10:00:00Z"}"#
+    }
+
+    static func revocation(_ identifier: String, kid: String = "k1") -> String {
+        #"{"token":"\#(token(identifier))","kid":"\#(kid)"}"#
+    }
+
+    static func body(_ lines: [String]) -> String {
+        lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// Compresses with the system's gzip(1), independent of the daemon's inflater.
+func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/gzip")
+    process.arguments = ["-c", "-n"]
+    let input = Pipe()
+    let output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    try process.run()
+    let writer = Thread {
+        input.fileHandleForWriting.write(Data(bytes))
+        try? input.fileHandleForWriting.close()
+    }
+    writer.start()
+    let compressed = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Array(compressed)
+}
