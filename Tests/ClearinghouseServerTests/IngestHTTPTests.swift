@@ -154,7 +154,7 @@ struct IngestHTTPTests {
         try await TestDaemon.run(limits: limits) { client, daemon in
             let acme = daemon.keys["acme"]!
             let gzipHeader: HTTPFields = [.contentEncoding: "gzip"]
-            let consents = try gzip(Array(Lines.body((0..<500).map { Lines.consent("z\($0)") }).utf8))
+            let consents = try await gzip(Array(Lines.body((0..<500).map { Lines.consent("z\($0)") }).utf8))
             let stored = try await client.upload("/v1/consents", consents, as: acme, headers: gzipHeader)
             #expect(stored.status == .ok && stored.int("accepted") == 500)
 
@@ -162,7 +162,7 @@ struct IngestHTTPTests {
             #expect(corrupt.status == .badRequest && corrupt.errorCode == "bad_gzip")
             let truncated = try await client.upload("/v1/consents", Array(consents.dropLast(20)), as: acme, headers: gzipHeader)
             #expect(truncated.status == .badRequest && truncated.errorCode == "bad_gzip")
-            let bomb = try gzip([UInt8](repeating: UInt8(ascii: "\n"), count: 50 << 20))
+            let bomb = try await gzip([UInt8](repeating: UInt8(ascii: "\n"), count: 50 << 20))
             #expect(bomb.count < 100_000)
             let refused = try await client.upload("/v1/signals", bomb, as: acme, headers: gzipHeader)
             #expect(refused.status == .contentTooLarge && refused.errorCode == "decoded_body_too_large")

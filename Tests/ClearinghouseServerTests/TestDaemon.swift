@@ -129,22 +129,46 @@ enum Lines {
     }
 }
 
-/// Compresses with the system's gzip(1), independent of the daemon's inflater.
-func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/gzip")
-    process.arguments = ["-c", "-n"]
-    let input = Pipe()
-    let output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    try process.run()
-    let writer = Thread {
-        input.fileHandleForWriting.write(Data(bytes))
-        try? input.fileHandleForWriting.close()
+/// Runs a child process without blocking Swift concurrency's thread pool: output goes to
+/// files and termination is awaited through a continuation. (Blocking pipe reads inside an
+/// async test would park the pool's threads and starve the in-process daemon under test.)
+enum ChildProcess {
+    struct Result: Sendable {
+        let status: Int32
+        let stdout: Data
+        let stderr: Data
     }
-    writer.start()
-    let compressed = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Array(compressed)
+
+    static func run(_ executable: String, _ arguments: [String], stdinFile: String? = nil) async throws -> Result {
+        let base = NSTemporaryDirectory() + "child-" + UUID().uuidString
+        let outPath = base + ".out"
+        let errPath = base + ".err"
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(atPath: outPath)
+            try? FileManager.default.removeItem(atPath: errPath)
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        if let stdinFile { process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: stdinFile)) }
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do { try process.run() } catch { continuation.resume(throwing: error) }
+        }
+        return Result(
+            status: status, stdout: FileManager.default.contents(atPath: outPath) ?? Data(),
+            stderr: FileManager.default.contents(atPath: errPath) ?? Data())
+    }
+}
+
+/// Compresses with the system's gzip(1), independent of the daemon's inflater.
+func gzip(_ bytes: [UInt8]) async throws -> [UInt8] {
+    let input = NSTemporaryDirectory() + "gzip-in-" + UUID().uuidString
+    defer { try? FileManager.default.removeItem(atPath: input) }
+    try Data(bytes).write(to: URL(fileURLWithPath: input))
+    return Array(try await ChildProcess.run("/bin/gzip", ["-c", "-n", input]).stdout)
 }
