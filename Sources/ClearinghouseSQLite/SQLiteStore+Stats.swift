@@ -23,11 +23,13 @@ extension SQLiteStore {
                 perPartner[row[0]]?.liveConsents = row[1]
                 perPartner[row[0]]?.expiredConsents = row[2]
             }
-            for row in try Row.fetchAll(db, sql: "SELECT partner_id, COUNT(*) FROM signal GROUP BY partner_id") {
+            // Categories that hold stored signals now (the catalogue also remembers names whose
+            // signals were dropped or erased; those are not counted).
+            for row in try Row.fetchAll(
+                db, sql: "SELECT partner_id, COUNT(*), COUNT(DISTINCT category_id) FROM signal GROUP BY partner_id")
+            {
                 perPartner[row[0]]?.signals = row[1]
-            }
-            for row in try Row.fetchAll(db, sql: "SELECT partner_id, COUNT(*) FROM category GROUP BY partner_id") {
-                perPartner[row[0]]?.categories = row[1]
+                perPartner[row[0]]?.categories = row[2]
             }
             let several = try Int.fetchOne(
                 db,

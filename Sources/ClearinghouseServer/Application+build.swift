@@ -27,7 +27,7 @@ public func buildApplication(_ runtime: DaemonRuntime, logger: Logger) -> some A
                 idleTimeout: .seconds(Int64(settings.idleTimeoutSeconds)))),
         configuration: .init(address: .hostname(host, port: settings.port), serverName: "clearinghouse"),
         onServerRunning: { channel in
-            logger.info(
+            logger.notice(
                 "clearinghouse listening",
                 metadata: ["server.address": "\(host):\(channel.localAddress?.port ?? settings.port)"])
         },

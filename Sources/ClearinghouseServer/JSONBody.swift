@@ -12,6 +12,9 @@ enum JSONBody {
     static func buffer(_ value: some Encodable) throws -> ByteBuffer {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return ByteBuffer(bytes: try encoder.encode(value))
+        // A trailing newline so an answer printed by curl does not run into the shell prompt.
+        var bytes = try encoder.encode(value)
+        bytes.append(UInt8(ascii: "\n"))
+        return ByteBuffer(bytes: bytes)
     }
 }

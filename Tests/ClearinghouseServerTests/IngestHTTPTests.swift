@@ -111,6 +111,8 @@ struct IngestHTTPTests {
             #expect(try daemon.count("SELECT COUNT(*) FROM signal") == 1)
             // Frank's person key is gone (no partner holds consent); gina's stays for globex.
             #expect(try daemon.count("SELECT COUNT(*) FROM person") == 1)
+            let stats = try await daemon.runtime.store.stats(at: WallClock.nowMilliseconds())
+            #expect(stats.perPartner.map(\.categories) == [0, 1], "categories count only those still holding signals")
             let again = try await client.upload("/v1/signals", Lines.body([Lines.signal("frank", "tents")]), as: acme)
             #expect(again.int("dropped_no_consent") == 1)
         }
