@@ -57,13 +57,47 @@ public enum ConfigurationLoader {
             maxCategoriesPerBatch: integer("ingest.max_categories_per_batch"),
             spoolMemoryBytes: integer("ingest.spool_memory_bytes"),
             futureToleranceMilliseconds: Int64(integer("ingest.future_tolerance_seconds")) * 1000)
+        func decimal(_ key: String) -> Double {
+            reader.double(forKey: ConfigKey(key), default: Double(SettingsCatalog.setting(key)!.defaultValue)!)
+        }
+        func boolean(_ key: String) -> Bool {
+            reader.bool(forKey: ConfigKey(key), default: SettingsCatalog.setting(key)!.defaultValue == "true")
+        }
+        let privacy = PrivacySettings(
+            k: integer("privacy.k"),
+            bounds: ContributionBounds(
+                itemsPerPartner: integer("privacy.items_per_partner"),
+                partnersPerPerson: integer("privacy.partners_per_person")),
+            differentialPrivacy: boolean("privacy.differential_privacy"),
+            epsilon: decimal("privacy.epsilon"),
+            delta: decimal("privacy.delta"),
+            thresholdDelta: decimal("privacy.threshold_delta"))
+        let budget = PrivacyBudget(
+            epsilonPerPeriod: decimal("privacy.budget_epsilon"),
+            period: PrivacyBudget.Period(rawValue: text("privacy.budget_period")) ?? .month,
+            delta: privacy.delta)
+        if let problem = privacy.problem {
+            throw Problem(description: "the privacy settings cannot be used: \(problem)")
+        }
+        if privacy.differentialPrivacy && privacy.epsilon > budget.epsilonPerPeriod {
+            throw Problem(
+                description: "privacy.epsilon (\(privacy.epsilon)) is more than privacy.budget_epsilon (\(budget.epsilonPerPeriod)); no release could ever be made")
+        }
+        let every: Int?
+        switch ReleaseInterval.parse(text("release.every")) {
+        case .success(let seconds): every = seconds
+        case .failure(let error): throw Problem(description: "setting 'release.every' \(error)")
+        }
         return ServerSettings(
             host: text("server.host"),
             port: integer("server.port"),
             dataDirectory: text("data_dir"),
             limits: limits,
             idleTimeoutSeconds: integer("server.idle_timeout_seconds"),
-            logLevel: Logger.Level(rawValue: text("log.level")) ?? .info)
+            logLevel: Logger.Level(rawValue: text("log.level")) ?? .info,
+            privacy: privacy,
+            budget: budget,
+            releaseEverySeconds: every)
     }
 
     /// Checks a value against its setting's kind; returns a problem text or `nil`.
@@ -77,6 +111,16 @@ public enum ConfigurationLoader {
             guard Logger.Level(rawValue: value) != nil else {
                 return "must be one of trace, debug, info, notice, warning, error, critical"
             }
+        case .decimal(let range):
+            guard let number = Double(value), number.isFinite, range.contains(number) else {
+                return "must be a number from \(range.lowerBound) to \(range.upperBound)"
+            }
+        case .boolean:
+            guard value == "true" || value == "false" else { return "must be true or false" }
+        case .choice(let choices):
+            guard choices.contains(value) else { return "must be one of \(choices.joined(separator: ", "))" }
+        case .interval:
+            if case .failure(let error) = ReleaseInterval.parse(value) { return error.description }
         case .text:
             guard !value.isEmpty else { return "must not be empty" }
         }
@@ -119,12 +163,15 @@ public enum ConfigurationLoader {
                 }
                 let text: String
                 switch value {
-                case let number as NSNumber where setting.kind != .text && setting.kind != .logLevel:
+                case let flag as Bool where setting.kind == .boolean:
+                    text = flag ? "true" : "false"
+                case let number as NSNumber where !setting.kind.isString && setting.kind != .boolean:
                     text = number.stringValue
-                case let string as String where setting.kind == .text || setting.kind == .logLevel:
+                case let string as String where setting.kind.isString:
                     text = string
                 default:
-                    throw Problem(description: "setting '\(key)' in \(path) has the wrong type; expected \(setting.kind == .text || setting.kind == .logLevel ? "a string" : "a number")")
+                    let expected = setting.kind.isString ? "a string" : setting.kind == .boolean ? "true or false" : "a number"
+                    throw Problem(description: "setting '\(key)' in \(path) has the wrong type; expected \(expected)")
                 }
                 if let problem = check(text, against: setting) {
                     throw Problem(description: "setting '\(key)' in \(path) \(problem)")

@@ -1,3 +1,5 @@
+import ClearinghouseCore
+
 /// Every setting of the daemon: its key, type, default and meaning.
 ///
 /// One list serves four purposes: defaults, validation of the configuration file and of
@@ -7,8 +9,21 @@
 public struct Setting: Sendable {
     public enum Kind: Sendable, Equatable {
         case integer(ClosedRange<Int>)
+        case decimal(ClosedRange<Double>)
+        case boolean
+        case choice([String])
+        /// `30m`, `24h`, `7d`, `3600s`, or `off`.
+        case interval
         case text
         case logLevel
+
+        /// Whether the configuration file holds this kind as a JSON string.
+        var isString: Bool {
+            switch self {
+            case .text, .logLevel, .choice, .interval: return true
+            case .integer, .decimal, .boolean: return false
+            }
+        }
     }
 
     public let key: String
@@ -60,6 +75,36 @@ public enum SettingsCatalog {
         Setting(
             key: "ingest.future_tolerance_seconds", kind: .integer(0...86_400), defaultValue: "300",
             summary: "How far in the future granted_at and observed_at may lie (clock skew)."),
+        Setting(
+            key: "privacy.k", kind: .integer(PrivacySettings.minimumK...1_000_000), defaultValue: "50",
+            summary: "A count is released only if at least k distinct persons make it up; never below 10."),
+        Setting(
+            key: "privacy.differential_privacy", kind: .boolean, defaultValue: "true",
+            summary: "Add calibrated Gaussian noise to every released count (zCDP); each release records whether it did."),
+        Setting(
+            key: "privacy.epsilon", kind: .decimal(0.01...100), defaultValue: "1",
+            summary: "Epsilon one release spends (at privacy.delta)."),
+        Setting(
+            key: "privacy.delta", kind: .decimal(1e-15...1e-4), defaultValue: "0.000001",
+            summary: "Delta of the (epsilon, delta) guarantee the zCDP accounting is converted at."),
+        Setting(
+            key: "privacy.threshold_delta", kind: .decimal(1e-15...1e-4), defaultValue: "0.000000000001",
+            summary: "Chance that a cell below k would pass the noisy threshold; sets the threshold above k."),
+        Setting(
+            key: "privacy.items_per_partner", kind: .integer(1...64), defaultValue: "3",
+            summary: "Most items one person contributes per partner (the heaviest by summed weight)."),
+        Setting(
+            key: "privacy.partners_per_person", kind: .integer(2...64), defaultValue: "3",
+            summary: "Most partners one person contributes to per release (the heaviest by summed weight)."),
+        Setting(
+            key: "privacy.budget_epsilon", kind: .decimal(0.01...10_000), defaultValue: "6.5",
+            summary: "Epsilon all releases of one budget period may spend together; a release beyond it is refused."),
+        Setting(
+            key: "privacy.budget_period", kind: .choice(PrivacyBudget.Period.allCases.map(\.rawValue)), defaultValue: "month",
+            summary: "Calendar period (UTC) of the epsilon budget: day, week or month."),
+        Setting(
+            key: "release.every", kind: .interval, defaultValue: "24h",
+            summary: "The daemon computes a release this often (30m, 24h, 7d), or never with off."),
         Setting(
             key: "log.level", kind: .logLevel, defaultValue: "info",
             summary: "Daemon log level: trace, debug, info, notice, warning, error or critical."),

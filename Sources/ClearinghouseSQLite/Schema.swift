@@ -87,6 +87,41 @@ enum Schema {
                         WHERE idempotency_key IS NOT NULL;
                     """)
         }
+        migrator.registerMigration("v2-releases") { db in
+            try db.execute(
+                sql: """
+                    -- Releases skip signals of expired consent; this finds those consents fast.
+                    CREATE INDEX consent_by_expiry ON consent(expires_at) WHERE expires_at IS NOT NULL;
+
+                    -- Immutable once written; the pairs blob holds guarded counts only.
+                    CREATE TABLE release (
+                        id INTEGER PRIMARY KEY,
+                        created_at INTEGER NOT NULL,
+                        trigger TEXT NOT NULL,
+                        budget_period TEXT NOT NULL,
+                        rho REAL NOT NULL,
+                        epsilon_left REAL,
+                        settings TEXT NOT NULL,
+                        plan TEXT NOT NULL,
+                        summary TEXT NOT NULL,
+                        duration_ms INTEGER NOT NULL,
+                        pairs BLOB NOT NULL
+                    );
+                    CREATE INDEX release_by_period ON release(budget_period);
+                    CREATE TRIGGER release_is_immutable BEFORE UPDATE ON release
+                    BEGIN SELECT RAISE(ABORT, 'releases are immutable'); END;
+                    """)
+        }
+        migrator.registerMigration("v3-covering-person-index") { db in
+            // Releases read signals grouped by person; a covering index in person order lets
+            // them stream persons straight from the index (several ranges at once) instead of
+            // sorting the table. It also serves revocation's (person, partner) deletes.
+            try db.execute(
+                sql: """
+                    CREATE INDEX signal_by_person_for_release ON signal(person_id, partner_id, category_id, weight);
+                    DROP INDEX signal_by_person;
+                    """)
+        }
         return migrator
     }
 }

@@ -3,6 +3,7 @@ import ClearinghouseSQLite
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 /// What `serve` runs, and what tests run with their own settings (port 0, a temporary data
 /// directory): opens or creates the data directory, the pepper and the database, then builds
@@ -26,6 +27,7 @@ public func buildApplication(_ runtime: DaemonRuntime, logger: Logger) -> some A
                 ],
                 idleTimeout: .seconds(Int64(settings.idleTimeoutSeconds)))),
         configuration: .init(address: .hostname(host, port: settings.port), serverName: "clearinghouse"),
+        services: releaseServices(runtime, logger: logger),
         onServerRunning: { channel in
             logger.notice(
                 "clearinghouse listening",
@@ -35,6 +37,15 @@ public func buildApplication(_ runtime: DaemonRuntime, logger: Logger) -> some A
     )
 }
 
+/// The scheduled release service when `release.every` is set.
+func releaseServices(_ runtime: DaemonRuntime, logger: Logger) -> [any Service] {
+    guard let every = runtime.settings.releaseEverySeconds else { return [] }
+    let service = ReleaseService(
+        store: runtime.store, settings: runtime.settings.privacy, budget: runtime.settings.budget,
+        workers: ProcessInfo.processInfo.activeProcessorCount)
+    return [ReleaseScheduler(service: service, intervalSeconds: every, logger: logger)]
+}
+
 /// The routes of the API, for `buildApplication` and for router-level tests.
 public func buildRouter(_ runtime: DaemonRuntime) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
@@ -42,6 +53,7 @@ public func buildRouter(_ runtime: DaemonRuntime) -> Router<AppRequestContext> {
     router.group("v1")
         .add(middleware: PartnerAuthenticator(store: runtime.store))
         .addRoutes(IngestController(store: runtime.store, deriver: runtime.deriver, settings: runtime.settings).routes)
+        .addRoutes(ReleaseController(store: runtime.store).routes)
     return router
 }
 

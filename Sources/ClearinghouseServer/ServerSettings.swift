@@ -18,6 +18,12 @@ public struct ServerSettings: Sendable {
     public var idleTimeoutSeconds: Int
     /// Log level of the daemon.
     public var logLevel: Logger.Level
+    /// The privacy guard of releases.
+    public var privacy: PrivacySettings
+    /// The epsilon budget per period.
+    public var budget: PrivacyBudget
+    /// Seconds between scheduled releases; `nil` when the daemon does not schedule them.
+    public var releaseEverySeconds: Int?
 
     public init(
         host: String = "127.0.0.1",
@@ -25,7 +31,10 @@ public struct ServerSettings: Sendable {
         dataDirectory: String = "./var",
         limits: IngestLimits = IngestLimits(),
         idleTimeoutSeconds: Int = 60,
-        logLevel: Logger.Level = .info
+        logLevel: Logger.Level = .info,
+        privacy: PrivacySettings = PrivacySettings(),
+        budget: PrivacyBudget = PrivacyBudget(),
+        releaseEverySeconds: Int? = nil
     ) {
         self.host = host
         self.port = port
@@ -33,6 +42,9 @@ public struct ServerSettings: Sendable {
         self.limits = limits
         self.idleTimeoutSeconds = idleTimeoutSeconds
         self.logLevel = logLevel
+        self.privacy = privacy
+        self.budget = budget
+        self.releaseEverySeconds = releaseEverySeconds
     }
 
     public var databasePath: String { "\(dataDirectory)/clearinghouse.sqlite" }

@@ -41,7 +41,15 @@ struct ConfigurationTests {
         #expect(Set(file.values.keys) == Set(SettingsCatalog.all.map(\.key)))
         #expect(Set(file.about.keys) == Set(SettingsCatalog.all.map(\.key)))
         for setting in SettingsCatalog.all {
-            #expect("\(file.values[setting.key]!)" == setting.defaultValue, "\(setting.key)")
+            let value = file.values[setting.key]
+            switch setting.kind {
+            case .decimal:
+                #expect((value as? NSNumber)?.doubleValue == Double(setting.defaultValue), "\(setting.key)")
+            case .boolean:
+                #expect((value as? Bool).map { "\($0)" } == setting.defaultValue, "\(setting.key)")
+            default:
+                #expect(value.map { "\($0)" } == setting.defaultValue, "\(setting.key)")
+            }
             #expect(file.about[setting.key] == setting.summary, "\(setting.key)")
         }
         try ConfigurationLoader.validateFile(Self.repositoryConfig)
@@ -54,6 +62,33 @@ struct ConfigurationTests {
         #expect(settings.limits == builtIn.limits)
         #expect(settings.host == builtIn.host && settings.port == builtIn.port && settings.dataDirectory == builtIn.dataDirectory)
         #expect(settings.idleTimeoutSeconds == builtIn.idleTimeoutSeconds && settings.logLevel == builtIn.logLevel)
+        #expect(settings.privacy == builtIn.privacy && settings.budget == builtIn.budget)
+        #expect(settings.releaseEverySeconds == 86_400)
+    }
+
+    @Test("privacy settings: the k floor, decimals written as whole numbers, booleans, intervals")
+    func privacySettings() async throws {
+        let path = try writeConfig(
+            #"{"privacy": {"k": 80, "epsilon": 2, "differential_privacy": false, "budget_period": "week"}, "release": {"every": "6h"}}"#)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let settings = try await ConfigurationLoader.load(configPath: path, flags: [:], environment: [:])
+        #expect(settings.privacy.k == 80 && settings.privacy.epsilon == 2 && !settings.privacy.differentialPrivacy)
+        #expect(settings.budget.period == .week && settings.releaseEverySeconds == 21_600)
+        for (json, named) in [
+            (#"{"privacy": {"k": 9}}"#, "privacy.k"),
+            (#"{"privacy": {"differential_privacy": "no"}}"#, "privacy.differential_privacy"),
+            (#"{"privacy": {"budget_period": "year"}}"#, "privacy.budget_period"),
+            (#"{"release": {"every": "soon"}}"#, "release.every"),
+        ] {
+            let bad = try writeConfig(json)
+            defer { try? FileManager.default.removeItem(atPath: bad) }
+            await #expect {
+                _ = try await ConfigurationLoader.load(configPath: bad, flags: [:], environment: [:])
+            } throws: { "\($0)".contains(named) }
+        }
+        await #expect {
+            _ = try await ConfigurationLoader.load(configPath: nil, flags: [:], environment: ["CLEARINGHOUSE_PRIVACY_K": "5"])
+        } throws: { "\($0)".contains("CLEARINGHOUSE_PRIVACY_K") }
     }
 
     func writeConfig(_ json: String) throws -> String {

@@ -23,6 +23,7 @@ struct TestDaemon: Sendable {
     static func run(
         limits: IngestLimits = IngestLimits(),
         partners: [String] = ["acme", "globex"],
+        releaseEverySeconds: Int? = nil,
         _ body: @Sendable (any TestClientProtocol, TestDaemon) async throws -> Void
     ) async throws {
         let directory = NSTemporaryDirectory() + "clearinghouse-test-" + UUID().uuidString
@@ -32,7 +33,9 @@ struct TestDaemon: Sendable {
         let captured = logs
         var logger = Logger(label: "clearinghouse.test", factory: { _ in captured })
         logger.logLevel = .trace
-        let settings = ServerSettings(host: "127.0.0.1", port: 0, dataDirectory: directory, limits: limits)
+        let settings = ServerSettings(
+            host: "127.0.0.1", port: 0, dataDirectory: directory, limits: limits,
+            privacy: PrivacySettings(k: 10, differentialPrivacy: false), releaseEverySeconds: releaseEverySeconds)
         let runtime = try await DaemonRuntime.open(settings, logger: logger)
         var keys: [String: String] = [:]
         for partner in partners {

@@ -9,19 +9,19 @@ synchronous=FULL and one transaction per batch, as the daemon commits. Prints bo
 """
 
 import argparse
-import concurrent.futures
 import hashlib
 import hmac
 import json
 import os
 import random
-import re
 import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+
+from bench_common import peak_rss_mib, start_daemon, upload_all, write_batches
 
 
 def parse_arguments():
@@ -39,61 +39,6 @@ def parse_arguments():
 
 def token(identifier, salt=b"bench-consortium-salt"):
     return hmac.new(salt, identifier.encode(), hashlib.sha256).hexdigest()
-
-
-def write_batches(directory, prefix, lines, batch_lines):
-    paths = []
-    for start in range(0, len(lines), batch_lines):
-        path = os.path.join(directory, f"{prefix}-{start // batch_lines:04d}.ndjson")
-        with open(path, "w") as handle:
-            handle.write("\n".join(lines[start:start + batch_lines]))
-            handle.write("\n")
-        paths.append(path)
-    return paths
-
-
-def start_daemon(binary, data_dir, log_path):
-    log = open(log_path, "w")
-    process = subprocess.Popen(
-        [binary, "serve", "--data-dir", data_dir, "--port", "0", "--log-level", "notice"],
-        stderr=log, stdout=subprocess.DEVNULL)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        with open(log_path) as handle:
-            match = re.search(r"server\.address=127\.0\.0\.1:(\d+)", handle.read())
-        if match:
-            return process, int(match.group(1))
-        if process.poll() is not None:
-            break
-        time.sleep(0.05)
-    process.kill()
-    sys.exit("the daemon did not start; see " + log_path)
-
-
-def upload(port, key, path, kind, index):
-    result = subprocess.run(
-        ["curl", "-sS", "-f", "-H", f"Authorization: Bearer {key}", "-H", "Content-Type: application/x-ndjson",
-         "-H", f"Idempotency-Key: bench-{kind}-{index}", "--data-binary", f"@{path}",
-         f"http://127.0.0.1:{port}/v1/{kind}"],
-        capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"upload of {path} failed: {result.stderr.strip()}")
-    return json.loads(result.stdout)
-
-
-def upload_all(port, key, paths, kind, parallel):
-    started = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(max_workers=parallel) as pool:
-        receipts = list(pool.map(lambda item: upload(port, key, item[1], kind, item[0]), enumerate(paths)))
-    return time.perf_counter() - started, receipts
-
-
-def peak_rss_mib(pid):
-    with open(f"/proc/{pid}/status") as handle:
-        for line in handle:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def sqlite_baseline(daemon_db, directory, batch_lines):

@@ -8,7 +8,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 #   libsqlite3-dev (GRDB links the system SQLite), zlib1g-dev (gzip request bodies),
 #   libssl-dev and openssl (development TLS certificates), curl (the partner's upload tool,
 #   used by tests and benchmarks), python3 (benchmark driver and baseline).
-REQUIRED_PACKAGES=(libsqlite3-dev zlib1g-dev libssl-dev openssl curl gzip python3 ca-certificates)
+REQUIRED_PACKAGES=(libsqlite3-dev sqlite3 time zlib1g-dev libssl-dev openssl curl gzip python3 python3-pip ca-certificates)
 
 ensure_system_packages() {
     local missing=()

@@ -26,6 +26,22 @@ public protocol ClearinghouseStore: Sendable {
     /// Counts for the operator: never row-level data.
     func stats(at now: Int64) async throws -> ClearinghouseStats
 
+    /// Streams every signal under live `affinity` consent, grouped by person, into one sink per
+    /// part: `parts` disjoint person ranges read concurrently, all from one database snapshot.
+    func readReleaseSignals<Sink: PersonSignalSink & Sendable>(
+        at now: Int64, parts: Int, makeSink: @escaping @Sendable (ReleaseCatalog) -> Sink
+    ) async throws -> (catalog: ReleaseCatalog, sinks: [Sink])
+    /// The rho spent by the stored releases of a budget period.
+    func spentRho(period: String) async throws -> Double
+    /// Stores a release, re-checking the budget in the same transaction; returns its record.
+    func storeRelease(_ release: NewRelease, budget: PrivacyBudget) async throws -> ReleaseRecord
+    /// Every stored release, newest first.
+    func releases() async throws -> [ReleaseRecord]
+    /// One release, or the latest when `id` is `nil`.
+    func release(id: Int64?) async throws -> ReleaseRecord?
+    /// The released pairs of a release.
+    func releasedTable(id: Int64) async throws -> ReleasedTable?
+
     /// Throws unless the database is open and fully migrated.
     func checkReady() async throws
 }

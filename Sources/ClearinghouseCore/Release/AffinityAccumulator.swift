@@ -1,0 +1,42 @@
+/// Receives the live signals of one person at a time, in any person order.
+///
+/// Storage streams each person's signals (items and weights, any order, repeats allowed) into
+/// a sink; the sink never sees a person key, only small integer item ids.
+public protocol PersonSignalSink: AnyObject {
+    func addPerson(items: UnsafeBufferPointer<Int32>, weights: UnsafeBufferPointer<Double>)
+}
+
+/// Counts one stream of persons into `AffinityCounts`, bounding each person's contribution.
+///
+/// One accumulator per worker: several read disjoint person ranges at once and their counts
+/// are merged. `@unchecked Sendable` because it is handed to exactly one thread at a time
+/// (the reader of its range) and read back only after that thread has finished.
+public final class AffinityAccumulator: PersonSignalSink, @unchecked Sendable {
+    public private(set) var counts: AffinityCounts
+    /// Signals seen.
+    public private(set) var signals = 0
+    private var scratch: PersonScratch
+    private let partnerOfItem: [Int32]
+    private let bounds: ContributionBounds
+
+    public init(catalog: ReleaseCatalog, bounds: ContributionBounds) {
+        precondition(bounds.itemsPerPartner >= 1 && bounds.partnersPerPerson >= 1)
+        counts = AffinityCounts(partnerCount: catalog.partners.count, itemCount: catalog.items.count)
+        scratch = PersonScratch(capacity: 64)
+        partnerOfItem = catalog.items.map { Int32($0.partner) }
+        self.bounds = bounds
+    }
+
+    public func addPerson(items: UnsafeBufferPointer<Int32>, weights: UnsafeBufferPointer<Double>) {
+        guard !items.isEmpty else { return }
+        signals += items.count
+        scratch.count(items: items, weights: weights, partnerOfItem: partnerOfItem, bounds: bounds, into: &counts)
+    }
+
+    /// The merged counts of several accumulators over disjoint persons.
+    public static func merged(_ accumulators: [AffinityAccumulator]) -> AffinityCounts {
+        var total = accumulators[0].counts
+        for other in accumulators.dropFirst() { total.merge(other.counts) }
+        return total
+    }
+}

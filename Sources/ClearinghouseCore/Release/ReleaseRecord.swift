@@ -1,0 +1,77 @@
+/// A stored release as the operator and partners see its metadata.
+///
+/// Immutable once stored. `summary` holds exact sizes computed without noise, so only the
+/// operator's CLI shows it; the HTTP API shows `PublicReleaseInfo`.
+public struct ReleaseRecord: Sendable, Codable, Equatable {
+    public var id: Int64
+    public var createdAt: String
+    /// What started it: `cli` or `schedule`.
+    public var trigger: String
+    public var settings: PrivacySettings
+    public var plan: NoisePlan
+    public var summary: ReleaseSummary
+    /// Budget period of the release and epsilon left in it right after it.
+    public var budgetPeriod: String
+    public var epsilonLeft: Double?
+    public var durationMilliseconds: Int64
+
+    public init(
+        id: Int64, createdAt: String, trigger: String, settings: PrivacySettings, plan: NoisePlan, summary: ReleaseSummary,
+        budgetPeriod: String, epsilonLeft: Double?, durationMilliseconds: Int64
+    ) {
+        self.id = id
+        self.createdAt = createdAt
+        self.trigger = trigger
+        self.settings = settings
+        self.plan = plan
+        self.summary = summary
+        self.budgetPeriod = budgetPeriod
+        self.epsilonLeft = epsilonLeft
+        self.durationMilliseconds = durationMilliseconds
+    }
+
+    /// What a partner may know about this release: parameters and how many pairs came out.
+    public var publicInfo: PublicReleaseInfo {
+        PublicReleaseInfo(
+            id: id, createdAt: createdAt, k: settings.k, differentialPrivacy: settings.differentialPrivacy,
+            epsilon: settings.differentialPrivacy ? settings.epsilon : nil,
+            delta: settings.differentialPrivacy ? settings.delta : nil,
+            noiseSigma: settings.differentialPrivacy ? plan.sigma : nil, threshold: plan.threshold,
+            bounds: settings.bounds, pairsReleased: summary.pairsReleased,
+            countsAre: settings.differentialPrivacy ? "noisy" : "bucketed")
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, trigger, settings, plan, summary
+        case createdAt = "created_at"
+        case budgetPeriod = "budget_period"
+        case epsilonLeft = "epsilon_left"
+        case durationMilliseconds = "duration_ms"
+    }
+}
+
+/// Release metadata for partners: the parameters that say how to read the numbers.
+public struct PublicReleaseInfo: Sendable, Codable, Equatable {
+    public var id: Int64
+    public var createdAt: String
+    public var k: Int
+    public var differentialPrivacy: Bool
+    public var epsilon: Double?
+    public var delta: Double?
+    public var noiseSigma: Double?
+    public var threshold: Int64
+    public var bounds: ContributionBounds
+    /// A function of the released (noisy) output only.
+    public var pairsReleased: Int
+    /// `noisy` (differential privacy on) or `bucketed` (counts rounded down to tens).
+    public var countsAre: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, k, epsilon, delta, threshold, bounds
+        case createdAt = "created_at"
+        case differentialPrivacy = "differential_privacy"
+        case noiseSigma = "noise_sigma"
+        case pairsReleased = "pairs_released"
+        case countsAre = "counts_are"
+    }
+}

@@ -1,0 +1,105 @@
+/// Computes and stores one release: check the budget, read one snapshot, count, guard, store.
+///
+/// Used by `clearinghouse release now` and by the daemon's scheduled releases. Storage streams
+/// persons into one accumulator per worker, each on the database reader's own thread (never
+/// on the Swift concurrency pool that serves requests); the counts are merged, guarded, stored.
+public struct ReleaseService: Sendable {
+    public let store: any ClearinghouseStore
+    public let settings: PrivacySettings
+    public let budget: PrivacyBudget
+    public let workers: Int
+
+    public init(store: any ClearinghouseStore, settings: PrivacySettings, budget: PrivacyBudget, workers: Int = 2) {
+        self.store = store
+        self.settings = settings
+        self.budget = budget
+        self.workers = workers
+    }
+
+    /// Epsilon left in the current period, or `nil` when differential privacy is off.
+    public func epsilonLeft(at now: Int64) async throws -> Double? {
+        guard settings.differentialPrivacy else { return nil }
+        return budget.epsilonLeft(spentRho: try await store.spentRho(period: budget.period.key(at: now)))
+    }
+
+    public func releaseNow(trigger: String, at now: Int64) async throws -> ReleaseRecord {
+        if let problem = settings.problem { throw ReleaseError.invalidSettings(problem) }
+        let clock = ContinuousClock()
+        let started = clock.now
+        let plan = settings.plan
+        let period = budget.period.key(at: now)
+        if settings.differentialPrivacy {
+            let spent = try await store.spentRho(period: period)
+            guard budget.allows(cost: plan.rho, spent: spent) else {
+                throw ReleaseError.budgetExhausted(
+                    period: period, epsilonLeft: budget.epsilonLeft(spentRho: spent), epsilonNeeded: settings.epsilon)
+            }
+        }
+        let settings = self.settings
+        let (catalog, accumulators) = try await store.readReleaseSignals(at: now, parts: workers) { catalog in
+            AffinityAccumulator(catalog: catalog, bounds: settings.bounds)
+        }
+        let counts = AffinityAccumulator.merged(accumulators)
+        let signals = accumulators.reduce(0) { $0 + $1.signals }
+        var generator = SystemRandomNumberGenerator()
+        let built = ReleaseBuilder.build(
+            counts: counts, catalog: catalog, settings: settings, signals: signals, generator: &generator)
+        let elapsed = clock.now - started
+        let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+        return try await store.storeRelease(
+            NewRelease(
+                createdAt: now, trigger: trigger, settings: settings, plan: plan, summary: built.summary,
+                budgetPeriod: period, durationMilliseconds: milliseconds, table: built.table),
+            budget: budget)
+    }
+}
+
+/// A release about to be stored.
+public struct NewRelease: Sendable {
+    public var createdAt: Int64
+    public var trigger: String
+    public var settings: PrivacySettings
+    public var plan: NoisePlan
+    public var summary: ReleaseSummary
+    public var budgetPeriod: String
+    public var durationMilliseconds: Int64
+    public var table: ReleasedTable
+
+    public init(
+        createdAt: Int64, trigger: String, settings: PrivacySettings, plan: NoisePlan, summary: ReleaseSummary,
+        budgetPeriod: String, durationMilliseconds: Int64, table: ReleasedTable
+    ) {
+        self.createdAt = createdAt
+        self.trigger = trigger
+        self.settings = settings
+        self.plan = plan
+        self.summary = summary
+        self.budgetPeriod = budgetPeriod
+        self.durationMilliseconds = durationMilliseconds
+        self.table = table
+    }
+}
+
+/// Why a release was not made, with what to do.
+public enum ReleaseError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalidSettings(String)
+    case budgetExhausted(period: String, epsilonLeft: Double, epsilonNeeded: Double)
+
+    public var description: String {
+        switch self {
+        case .invalidSettings(let problem): return "the privacy settings cannot be used: \(problem)"
+        case .budgetExhausted(let period, let left, let needed):
+            return "the privacy budget of period \(period) is spent: a release costs epsilon \(needed.formatted3), "
+                + "\(left.formatted3) is left; the next release is possible when the next period starts "
+                + "(or raise privacy.budget_epsilon, knowingly)"
+        }
+    }
+}
+
+extension Double {
+    /// Three decimals, for messages.
+    var formatted3: String {
+        let scaled = (self * 1000).rounded() / 1000
+        return "\(scaled)"
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// Zero-concentrated differential privacy (zCDP) accounting, Bun and Steinke 2016.
+///
+/// Releases add Gaussian noise; zCDP composes by adding the rho of each release, and converts
+/// to (epsilon, delta)-DP with epsilon = rho + 2 sqrt(rho ln(1/delta)) (their Proposition 1.3).
+/// Budgets are configured in epsilon at a fixed delta because that is what people compare;
+/// they are enforced on the sum of rho because that is what composes tightly.
+public enum ZeroConcentratedDP {
+    /// The rho whose (epsilon, delta) conversion is exactly `epsilon`.
+    public static func rho(epsilon: Double, delta: Double) -> Double {
+        let logTerm = log(1 / delta)
+        let root = (logTerm + epsilon).squareRoot() - logTerm.squareRoot()
+        return root * root
+    }
+
+    /// The epsilon at `delta` that a total of `rho` amounts to.
+    public static func epsilon(rho: Double, delta: Double) -> Double {
+        guard rho > 0 else { return 0 }
+        return rho + 2 * (rho * log(1 / delta)).squareRoot()
+    }
+
+    /// The Gaussian mechanism's standard deviation for `rho`-zCDP at L2 sensitivity `l2`:
+    /// adding N(0, sigma^2) to a query of L2 sensitivity D is (D^2 / 2 sigma^2)-zCDP.
+    public static func sigma(rho: Double, l2Sensitivity: Double) -> Double {
+        l2Sensitivity / (2 * rho).squareRoot()
+    }
+}
+
+/// The standard normal distribution's tail and quantile, for thresholds and tests.
+public enum StandardNormal {
+    /// P(Z > z).
+    public static func upperTail(_ z: Double) -> Double {
+        0.5 * erfc(z / 2.0.squareRoot())
+    }
+
+    /// P(Z <= z).
+    public static func cdf(_ z: Double) -> Double {
+        0.5 * erfc(-z / 2.0.squareRoot())
+    }
+
+    /// The z with P(Z > z) = p, by bisection (exact enough for thresholds; not on a hot path).
+    public static func upperQuantile(_ p: Double) -> Double {
+        precondition(p > 0 && p < 1)
+        var low = -40.0, high = 40.0
+        for _ in 0..<200 {
+            let middle = (low + high) / 2
+            if upperTail(middle) > p { low = middle } else { high = middle }
+        }
+        return (low + high) / 2
+    }
+}

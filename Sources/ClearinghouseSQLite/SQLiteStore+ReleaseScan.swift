@@ -1,0 +1,162 @@
+import ClearinghouseCore
+import GRDB
+import GRDBSQLite
+
+extension SQLiteStore {
+    public func readReleaseSignals<Sink: PersonSignalSink & Sendable>(
+        at now: Int64, parts: Int, makeSink: @escaping @Sendable (ReleaseCatalog) -> Sink
+    ) async throws -> (catalog: ReleaseCatalog, sinks: [Sink]) {
+        // Several readers see one snapshot only if no batch committed between their starts;
+        // each reader checks the batch high-water mark, and a mismatch means read again.
+        if parts > 1 {
+            for _ in 0..<2 {
+                let plan = try await writer.read { db in try ReleaseScanPlan(db, now: now, parts: parts) }
+                let sinks = plan.ranges.map { _ in makeSink(plan.catalog) }
+                let marks = try await withThrowingTaskGroup(of: Int64.self) { group in
+                    for (range, sink) in zip(plan.ranges, sinks) {
+                        group.addTask {
+                            try await writer.read { db in
+                                let mark = try ReleaseScanPlan.batchMark(db)
+                                if mark == plan.batchMark { try plan.scan(db, persons: range, into: sink) }
+                                return mark
+                            }
+                        }
+                    }
+                    return try await group.reduce(into: [Int64]()) { $0.append($1) }
+                }
+                if marks.allSatisfy({ $0 == plan.batchMark }) { return (plan.catalog, sinks) }
+                logger.info("a batch committed while a release was reading; reading again")
+            }
+        }
+        return try await writer.read { db in
+            let plan = try ReleaseScanPlan(db, now: now, parts: 1)
+            let sink = makeSink(plan.catalog)
+            try plan.scan(db, persons: plan.ranges[0], into: sink)
+            return (plan.catalog, [sink])
+        }
+    }
+}
+
+/// What a release scan needs before reading signals: the catalog, how categories map to items
+/// and partners, the consents that have expired, and the person ranges to read.
+struct ReleaseScanPlan: Sendable {
+    let catalog: ReleaseCatalog
+    let itemOfCategory: [Int32]
+    let partnerOfCategory: [Int64]
+    let expired: Set<UInt64>
+    let ranges: [Range<Int64>]
+    let batchMark: Int64
+
+    /// The id of the latest batch: every change to consents and signals writes one (in the same
+    /// transaction), so two readers with the same mark see the same consents and signals.
+    static func batchMark(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM batch") ?? 0
+    }
+
+    init(_ db: Database, now: Int64, parts: Int) throws {
+        batchMark = try Self.batchMark(db)
+        let partners = try Row.fetchAll(db, sql: "SELECT id, slug FROM partner ORDER BY id")
+        var partnerIndex: [Int64: Int] = [:]
+        for (index, row) in partners.enumerated() { partnerIndex[row[0]] = index }
+        var items: [ReleaseCatalog.Item] = []
+        var itemOfCategory: [Int32] = []
+        var partnerOfCategory: [Int64] = []
+        for row in try Row.fetchAll(db, sql: "SELECT id, partner_id, name FROM category ORDER BY partner_id, id") {
+            let id: Int64 = row[0]
+            let partner: Int64 = row[1]
+            guard let index = partnerIndex[partner], id >= 0 else { continue }
+            if itemOfCategory.count <= id {
+                let grow = Int(id) + 1 - itemOfCategory.count
+                itemOfCategory.append(contentsOf: repeatElement(-1, count: grow))
+                partnerOfCategory.append(contentsOf: repeatElement(-1, count: grow))
+            }
+            itemOfCategory[Int(id)] = Int32(items.count)
+            partnerOfCategory[Int(id)] = partner
+            items.append(.init(partner: index, category: row[2]))
+        }
+        // Signals exist only under consent (ingest gates them, revocation erases them, a
+        // consent without affinity erases them); consent that has expired since is the one
+        // case left to exclude.
+        var expired = Set<UInt64>()
+        for row in try Row.fetchAll(db, sql: "SELECT partner_id, person_id FROM consent WHERE expires_at <= ?", arguments: [now]) {
+            expired.insert(UInt64(row[0] as Int64) << 32 | UInt64(row[1] as Int64))
+        }
+        // Two subqueries: SQLite answers a lone MIN or MAX from the index, both at once by a scan.
+        let bounds = try Row.fetchOne(
+            db, sql: "SELECT COALESCE((SELECT MIN(person_id) FROM signal), 0), COALESCE((SELECT MAX(person_id) FROM signal), -1)")
+        let low: Int64 = bounds?[0] ?? 0
+        let high: Int64 = (bounds?[1] ?? -1) + 1
+        var ranges: [Range<Int64>] = []
+        let parts = Int64(max(1, parts))
+        for part in 0..<parts {
+            let lower = low + (high - low) * part / parts
+            let upper = part == parts - 1 ? max(high, low) : low + (high - low) * (part + 1) / parts
+            ranges.append(lower..<max(lower, upper))
+        }
+        self.catalog = ReleaseCatalog(partners: partners.map { $0[1] }, items: items)
+        self.itemOfCategory = itemOfCategory
+        self.partnerOfCategory = partnerOfCategory
+        self.expired = expired
+        self.ranges = ranges
+    }
+
+    /// Streams the persons of `persons` from the covering index, one person at a time.
+    func scan(_ db: Database, persons: Range<Int64>, into sink: some PersonSignalSink) throws {
+        try db.execute(sql: "PRAGMA mmap_size = 17179869184")
+        defer { try? db.execute(sql: "PRAGMA mmap_size = 0") }
+        let statement = try db.makeStatement(
+            sql: """
+                SELECT person_id, category_id, weight FROM signal INDEXED BY signal_by_person_for_release
+                WHERE person_id >= ? AND person_id < ? ORDER BY person_id
+                """)
+        let handle = statement.sqliteStatement
+        sqlite3_bind_int64(handle, 1, persons.lowerBound)
+        sqlite3_bind_int64(handle, 2, persons.upperBound)
+        defer { sqlite3_reset(handle) }
+        // One person's signals, in buffers reused across persons (grown if a person has more).
+        var capacity = 256
+        var items = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
+        var weights = UnsafeMutablePointer<Double>.allocate(capacity: capacity)
+        defer {
+            items.deallocate()
+            weights.deallocate()
+        }
+        var count = 0
+        var current: Int64 = -1
+        while true {
+            let code = sqlite3_step(handle)
+            guard code == SQLITE_ROW else {
+                if code == SQLITE_DONE { break }
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
+            let person = sqlite3_column_int64(handle, 0)
+            let category = Int(sqlite3_column_int64(handle, 1))
+            if person != current {
+                if count > 0 {
+                    sink.addPerson(
+                        items: UnsafeBufferPointer(start: items, count: count), weights: UnsafeBufferPointer(start: weights, count: count))
+                    count = 0
+                }
+                current = person
+            }
+            guard category >= 0, category < itemOfCategory.count, itemOfCategory[category] >= 0 else { continue }
+            if !expired.isEmpty, expired.contains(UInt64(partnerOfCategory[category]) << 32 | UInt64(person)) { continue }
+            if count == capacity {
+                let larger = capacity * 2
+                let newItems = UnsafeMutablePointer<Int32>.allocate(capacity: larger)
+                let newWeights = UnsafeMutablePointer<Double>.allocate(capacity: larger)
+                newItems.update(from: items, count: count)
+                newWeights.update(from: weights, count: count)
+                items.deallocate()
+                weights.deallocate()
+                (items, weights, capacity) = (newItems, newWeights, larger)
+            }
+            items[count] = itemOfCategory[category]
+            weights[count] = sqlite3_column_double(handle, 2)
+            count += 1
+        }
+        if count > 0 {
+            sink.addPerson(items: UnsafeBufferPointer(start: items, count: count), weights: UnsafeBufferPointer(start: weights, count: count))
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import ClearinghouseCore
+import Hummingbird
+
+/// `GET /v1/releases` and `GET /v1/releases/{id|latest}/affinities`: what partners read.
+///
+/// Visibility is enforced here and in `ReleasedTable.affinities`: a partner sees only pairs
+/// with one side its own item, and only released (guarded) counts; never another partner's
+/// size, never the operator's exact release summary.
+public struct ReleaseController: Sendable {
+    let store: any ClearinghouseStore
+    let cache: ReleaseCache
+
+    public init(store: any ClearinghouseStore) {
+        self.store = store
+        self.cache = ReleaseCache(store: store)
+    }
+
+    public static let defaultLimit = 20
+    public static let maximumLimit = 1000
+
+    public var routes: RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.get("releases") { _, context in
+            _ = try context.requirePartner()
+            let records = try await store.releases()
+            return try JSONBody.response(ReleaseList(releases: records.map(\.publicInfo)))
+        }
+        routes.get("releases/:release/affinities") { request, context in
+            let partner = try context.requirePartner()
+            let record = try await record(context.parameters.get("release") ?? "")
+            let category = request.uri.queryParameters.get("category")
+            let limit = try Self.limit(request.uri.queryParameters.get("limit"))
+            guard let table = try await cache.table(record.id) else { throw Self.releaseNotFound }
+            let bucket: Int64? = record.settings.differentialPrivacy ? nil : 10
+            guard let affinities = table.affinities(partner: partner.id, category: category, limit: limit, bucketWidth: bucket)
+            else {
+                throw APIError(
+                    .notFound, code: "category_not_found",
+                    message: "release \(record.id) has no released pair for that category of yours; "
+                        + "categories with too few persons are suppressed (k = \(record.settings.k)); leave out category= to see all of yours")
+            }
+            context.logger.info(
+                "affinities read",
+                metadata: ["release.id": "\(record.id)", "partner.id": "\(partner.id)", "affinities.count": "\(affinities.count)"])
+            return try JSONBody.response(
+                AffinityAnswer(release: record.publicInfo, partner: partner.id, category: category, affinities: affinities))
+        }
+        return routes
+    }
+
+    private func record(_ parameter: String) async throws -> ReleaseRecord {
+        let id: Int64?
+        if parameter == "latest" {
+            id = nil
+        } else if let number = Int64(parameter), number > 0 {
+            id = number
+        } else {
+            throw APIError(.badRequest, code: "bad_release_id", message: "the release id must be a positive number or latest")
+        }
+        guard let record = try await store.release(id: id) else { throw Self.releaseNotFound }
+        return record
+    }
+
+    private static var releaseNotFound: APIError {
+        APIError(.notFound, code: "release_not_found", message: "no such release; GET /v1/releases lists them")
+    }
+
+    private static func limit(_ text: String?) throws -> Int {
+        guard let text else { return defaultLimit }
+        guard let value = Int(text), (1...maximumLimit).contains(value) else {
+            throw APIError(.badRequest, code: "bad_limit", message: "limit must be a whole number from 1 to \(maximumLimit)")
+        }
+        return value
+    }
+}
+
+struct ReleaseList: Encodable {
+    let releases: [PublicReleaseInfo]
+}
+
+struct AffinityAnswer: Encodable {
+    let release: PublicReleaseInfo
+    let partner: String
+    let category: String?
+    let affinities: [Affinity]
+}

@@ -1,0 +1,284 @@
+"""Release benchmark: `clearinghouse release now` against DuckDB on the same rows.
+
+Generates a seeded synthetic consortium (persons at one or more partners, Zipf-like partner
+sizes and category popularity, planted cross-brand affinities), uploads it to the release
+daemon over loopback HTTP with curl (so it is stored by the project's own ingest), stops the
+daemon, then in the same run:
+  * times `clearinghouse release now` (noise off, so counts are exact) 3 times, with peak RSS;
+  * exports the same stored rows to CSV, loads them into DuckDB (not timed) and times DuckDB
+    computing the same bounded counts with the same thresholds, 2 threads, 3 times, with the
+    DuckDB process's peak RSS;
+  * checks that the released pairs and all four counts of each are identical, and fails
+    loudly if not.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from bench_common import start_daemon, upload_all, write_batches
+
+
+def parse_arguments():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--binary", required=True, help="path of the release clearinghouse binary")
+    parser.add_argument("--persons", type=int, default=2_000_000)
+    parser.add_argument("--partners", type=int, default=20)
+    parser.add_argument("--categories", type=int, default=50, help="categories per partner")
+    parser.add_argument("--signals", type=int, default=10_000_000)
+    parser.add_argument("--planted", type=int, default=40, help="planted cross-brand affinities")
+    parser.add_argument("--strength", type=float, default=0.5, help="how often a planted affinity fires")
+    parser.add_argument("--k", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--work", help="keep the generated consortium in this directory and reuse it on the next run "
+                        "with the same parameters (skips generating and uploading)")
+    return parser.parse_args()
+
+
+def generate(arguments, rng):
+    """Memberships (person, partner) and signals (person, partner, category, weight)."""
+    persons, partners, categories = arguments.persons, arguments.partners, arguments.categories
+    per_person = np.minimum(rng.geometric(0.45, persons), partners)
+    owner = np.repeat(np.arange(persons), per_person)
+    size = 1.0 / np.arange(1, partners + 1) ** 0.6
+    partner = rng.choice(partners, owner.size, p=size / size.sum())
+    membership = np.unique(owner.astype(np.int64) * partners + partner)
+    member_person = membership // partners
+    member_partner = membership % partners
+    pick = rng.integers(0, membership.size, arguments.signals)
+    s_person = member_person[pick]
+    s_partner = member_partner[pick]
+    popularity = 1.0 / np.arange(1, categories + 1) ** 0.8
+    s_category = rng.choice(categories, arguments.signals, p=popularity / popularity.sum())
+    s_weight = rng.integers(1, 6, arguments.signals)
+    planted = []
+    for _ in range(arguments.planted):
+        a, b = rng.choice(partners, 2, replace=False)
+        x, y = rng.integers(0, categories, 2)
+        having_x = np.unique(s_person[(s_partner == a) & (s_category == x)])
+        fire = (s_partner == b) & np.isin(s_person, having_x) & (rng.random(arguments.signals) < arguments.strength)
+        s_category[fire] = y
+        planted.append((int(a), int(x), int(b), int(y)))
+    return (member_person, member_partner), (s_person, s_partner, s_category, s_weight), planted
+
+
+def run_measured(command, env=None):
+    """Runs a command under GNU time; returns (seconds, peak RSS MiB of that process, stdout).
+
+    (The peak RSS of os.wait4 would include this Python process's memory from before exec.)"""
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss_file:
+        started = time.perf_counter()
+        result = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss_file.name] + command,
+                                capture_output=True, env=env)
+        elapsed = time.perf_counter() - started
+        if result.returncode != 0:
+            sys.exit(f"{' '.join(command)} failed ({result.returncode}): {result.stderr.decode()[-2000:]}")
+        rss_kib = int(rss_file.read().strip().splitlines()[-1])
+    return elapsed, rss_kib / 1024, result.stdout.decode()
+
+
+DUCKDB_QUERY = """
+WITH live AS (
+    SELECT s.person_id, s.partner_id, s.category_id, SUM(s.weight) AS w
+    FROM signal s JOIN consent c ON c.partner_id = s.partner_id AND c.person_id = s.person_id
+    WHERE (c.purposes & 1) <> 0 AND (c.expires_at IS NULL OR c.expires_at > {now})
+    GROUP BY ALL),
+partner_weight AS (SELECT person_id, partner_id, SUM(w) AS pw FROM live GROUP BY ALL),
+kept_partners AS (
+    SELECT person_id, partner_id FROM (
+        SELECT *, ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY pw DESC, partner_id) AS r FROM partner_weight)
+    WHERE r <= {partners_per_person}),
+several AS (SELECT person_id FROM kept_partners GROUP BY person_id HAVING COUNT(*) >= 2),
+kp AS (SELECT * FROM kept_partners SEMI JOIN several USING (person_id)),
+ki AS (
+    SELECT person_id, partner_id, category_id FROM (
+        SELECT l.*, ROW_NUMBER() OVER (PARTITION BY l.person_id, l.partner_id ORDER BY w DESC, category_id) AS r
+        FROM live l SEMI JOIN kp USING (person_id, partner_id))
+    WHERE r <= {items_per_partner}),
+n_ab AS (
+    SELECT a.partner_id AS pa, b.partner_id AS pb, COUNT(*) AS n
+    FROM kp a JOIN kp b ON a.person_id = b.person_id AND a.partner_id < b.partner_id GROUP BY ALL),
+n_xb AS (
+    SELECT x.category_id AS item, b.partner_id AS pb, COUNT(*) AS n
+    FROM ki x JOIN kp b ON x.person_id = b.person_id AND x.partner_id <> b.partner_id GROUP BY ALL),
+n_xy AS (
+    SELECT x.category_id AS ix, x.partner_id AS pa, y.category_id AS iy, y.partner_id AS pb, COUNT(*) AS n
+    FROM ki x JOIN ki y ON x.person_id = y.person_id AND x.partner_id < y.partner_id GROUP BY ALL)
+SELECT px.slug || ':' || cx.name, py.slug || ':' || cy.name, xy.n, nx.n, ny.n, ab.n
+FROM n_xy xy
+JOIN n_ab ab ON ab.pa = xy.pa AND ab.pb = xy.pb
+JOIN n_xb nx ON nx.item = xy.ix AND nx.pb = xy.pb
+JOIN n_xb ny ON ny.item = xy.iy AND ny.pb = xy.pa
+JOIN category cx ON cx.id = xy.ix JOIN partner px ON px.id = xy.pa
+JOIN category cy ON cy.id = xy.iy JOIN partner py ON py.id = xy.pb
+WHERE xy.n >= {k} AND nx.n >= {k} AND ny.n >= {k} AND ab.n >= {k}
+"""
+
+DUCKDB_RUNNER = r"""
+import duckdb, json, sys, time
+work, query, runs = sys.argv[1], open(sys.argv[2]).read(), int(sys.argv[3])
+con = duckdb.connect()
+con.execute("SET threads = 2")
+con.execute("SET enable_progress_bar = false")
+columns = {
+    "signal": {"partner_id": "BIGINT", "person_id": "BIGINT", "category_id": "BIGINT", "weight": "DOUBLE"},
+    "consent": {"partner_id": "BIGINT", "person_id": "BIGINT", "purposes": "BIGINT", "expires_at": "BIGINT"},
+    "category": {"id": "BIGINT", "partner_id": "BIGINT", "name": "VARCHAR"},
+    "partner": {"id": "BIGINT", "slug": "VARCHAR"},
+}
+for table, types in columns.items():
+    con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_csv('{work}/{table}.csv', header = true, columns = {types})")
+times = []
+for _ in range(runs):
+    started = time.perf_counter()
+    rows = con.execute(query).fetchall()
+    times.append(time.perf_counter() - started)
+with open(f"{work}/duckdb-pairs.json", "w") as handle:
+    json.dump(sorted([list(map(str, row)) for row in rows]), handle)
+print(json.dumps(times))
+"""
+
+
+def export_csv(database, work):
+    queries = {
+        "signal": "SELECT partner_id, person_id, category_id, weight FROM signal",
+        "consent": "SELECT partner_id, person_id, purposes, expires_at FROM consent",
+        "category": "SELECT id, partner_id, name FROM category",
+        "partner": "SELECT id, slug FROM partner",
+    }
+    for table, query in queries.items():
+        with open(os.path.join(work, f"{table}.csv"), "w") as handle:
+            subprocess.run(["sqlite3", "-header", "-csv", database, query], stdout=handle, check=True)
+
+
+def main():
+    arguments = parse_arguments()
+    rng = np.random.default_rng(arguments.seed)
+    work = arguments.work or tempfile.mkdtemp(prefix="clearinghouse-release-bench-")
+    os.makedirs(work, exist_ok=True)
+    data_dir = os.path.join(work, "var")
+    parameters = json.dumps([arguments.persons, arguments.partners, arguments.categories, arguments.signals,
+                             arguments.planted, arguments.strength, arguments.seed])
+    marker = os.path.join(work, "consortium.json")
+    reuse = arguments.work and os.path.exists(marker) and open(marker).read() == parameters
+    try:
+        if reuse:
+            print(f"reusing the consortium loaded in {work}", flush=True)
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+            load(arguments, rng, work, data_dir)
+            with open(marker, "w") as handle:
+                handle.write(parameters)
+        measure(arguments, work, data_dir)
+    finally:
+        if not arguments.work:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def load(arguments, rng, work, data_dir):
+    print(f"generating {arguments.persons:,} persons, {arguments.partners} partners x {arguments.categories} "
+          f"categories, {arguments.signals:,} signals, {arguments.planted} planted affinities (seed {arguments.seed})",
+          flush=True)
+    (member_person, member_partner), (s_person, s_partner, s_category, s_weight), _ = generate(arguments, rng)
+    tokens = [hashlib.sha256(f"bench-person-{index}".encode()).hexdigest() for index in range(arguments.persons)]
+    names = [f"brand{index:02d}" for index in range(arguments.partners)]
+    keys = {}
+    for name in names:
+        added = subprocess.run(
+            [arguments.binary, "partner", "add", name, "--name", name, "--data-dir", data_dir, "--format", "json"],
+            capture_output=True, text=True, check=True)
+        keys[name] = json.loads(added.stdout)["api_key"]
+    files = {}
+    for index, name in enumerate(names):
+        members = member_person[member_partner == index]
+        consents = [
+            f'{{"token":"{tokens[p]}","kid":"k1","purposes":["affinity"],"granted_at":"2026-01-01T00:00:00Z"}}'
+            for p in members.tolist()]
+        mask = s_partner == index
+        signals = [
+            f'{{"token":"{tokens[p]}","kid":"k1","category":"cat-{c:03d}","weight":{w},"observed_at":"2026-11-01T10:00:00Z"}}'
+            for p, c, w in zip(s_person[mask].tolist(), s_category[mask].tolist(), s_weight[mask].tolist())]
+        files[name] = (write_batches(work, f"{name}-consents", consents, 200_000),
+                       write_batches(work, f"{name}-signals", signals, 200_000))
+    del tokens
+    print("uploading through the daemon's HTTP ingest (curl, 2 at a time)", flush=True)
+    process, port = start_daemon(arguments.binary, data_dir, os.path.join(work, "daemon.log"))
+    started = time.perf_counter()
+    try:
+        for name in names:
+            upload_all(port, keys[name], files[name][0], "consents", 2)
+        accepted = 0
+        for name in names:
+            _, receipts = upload_all(port, keys[name], files[name][1], "signals", 2)
+            accepted += sum(receipt["accepted"] for receipt in receipts)
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+    print(f"  loaded {accepted:,} signals in {time.perf_counter() - started:.0f} s", flush=True)
+    for name in names:
+        for path in files[name][0] + files[name][1]:
+            os.remove(path)
+
+
+def measure(arguments, work, data_dir):
+    env = dict(os.environ, CLEARINGHOUSE_PRIVACY_DIFFERENTIAL_PRIVACY="false", CLEARINGHOUSE_PRIVACY_K=str(arguments.k),
+               CLEARINGHOUSE_RELEASE_EVERY="off")
+    ours = []
+    for _ in range(arguments.runs):
+        seconds, rss, out = run_measured(
+            [arguments.binary, "release", "now", "--data-dir", data_dir, "--format", "json"], env=env)
+        ours.append((seconds, rss, json.loads(out)))
+    summary = ours[-1][2]["summary"]
+    our_median = statistics.median(seconds for seconds, _, _ in ours)
+    our_internal = statistics.median(run[2]["duration_ms"] for run in ours) / 1000
+    our_rss = max(rss for _, rss, _ in ours)
+    print(f"  clearinghouse release now: {', '.join(f'{s:.2f}' for s, _, _ in ours)} s, peak RSS {our_rss:.0f} MiB; "
+          f"running DuckDB", flush=True)
+    _, _, csv_text = run_measured(
+        [arguments.binary, "release", "show", "latest", "--format", "csv", "--data-dir", data_dir], env=env)
+    our_pairs = sorted(line.split(",")[:6] for line in csv_text.strip().splitlines()[1:])
+
+    database = os.path.join(data_dir, "clearinghouse.sqlite")
+    export_csv(database, work)
+    query_path = os.path.join(work, "query.sql")
+    with open(query_path, "w") as handle:
+        handle.write(DUCKDB_QUERY.format(now=int(time.time() * 1000), k=arguments.k, items_per_partner=3,
+                                         partners_per_person=3))
+    _, duck_rss, duck_out = run_measured(
+        [sys.executable, "-c", DUCKDB_RUNNER, work, query_path, str(arguments.runs)])
+    duck_times = json.loads(duck_out.strip().splitlines()[-1])
+    with open(os.path.join(work, "duckdb-pairs.json")) as handle:
+        duck_pairs = sorted(json.load(handle))
+
+    if our_pairs != duck_pairs:
+        ours_set = {tuple(p) for p in our_pairs}
+        duck_set = {tuple(p) for p in duck_pairs}
+        print(f"MISMATCH: clearinghouse released {len(our_pairs)} pairs, DuckDB {len(duck_pairs)}; "
+              f"only ours {list(ours_set - duck_set)[:3]}, only DuckDB {list(duck_set - ours_set)[:3]}")
+        sys.exit(1)
+
+    duck_median = statistics.median(duck_times)
+    print()
+    print(f"release benchmark: {summary['signals']:,} live signals, {summary['persons']:,} persons "
+          f"({summary['persons_at_several_partners']:,} at 2+ partners), {summary['partners']} partners, "
+          f"{summary['items']} items; k {arguments.k}, bounds 3 items x 3 partners, noise off; {os.cpu_count()} cores")
+    print(f"  clearinghouse release now   median {our_median:6.2f} s  (runs {', '.join(f'{s:.2f}' for s, _, _ in ours)}; "
+          f"inside the command {our_internal:.2f} s)   peak RSS {our_rss:6.0f} MiB")
+    print(f"  peer: DuckDB {__import__('duckdb').__version__}, 2 threads, same rows in memory, query only"
+          f"   median {duck_median:6.2f} s  (runs {', '.join(f'{s:.2f}' for s in duck_times)})   peak RSS {duck_rss:6.0f} MiB")
+    print(f"  speed-up {duck_median / our_median:.1f}x (goal >= 4x); released pairs {len(our_pairs):,} identical "
+          f"to DuckDB's, all four counts each; suppressed {summary['pairs_suppressed']:,}")
+
+
+if __name__ == "__main__":
+    main()
