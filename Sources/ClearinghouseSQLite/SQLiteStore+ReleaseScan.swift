@@ -4,7 +4,7 @@ import GRDBSQLite
 
 extension SQLiteStore {
     public func readReleaseSignals<Sink: PersonSignalSink & Sendable>(
-        at now: Int64, parts: Int, makeSink: @escaping @Sendable (ReleaseCatalog) -> Sink
+        at now: Int64, parts: Int, concurrency: Int, makeSink: @escaping @Sendable (ReleaseCatalog) -> Sink
     ) async throws -> (catalog: ReleaseCatalog, sinks: [Sink]) {
         // Several readers see one snapshot only if no batch committed between their starts;
         // each reader checks the batch high-water mark, and a mismatch means read again.
@@ -13,7 +13,10 @@ extension SQLiteStore {
                 let plan = try await writer.read { db in try ReleaseScanPlan(db, now: now, parts: parts) }
                 let sinks = plan.ranges.map { _ in makeSink(plan.catalog) }
                 let marks = try await withThrowingTaskGroup(of: Int64.self) { group in
-                    for (range, sink) in zip(plan.ranges, sinks) {
+                    var pending = Array(zip(plan.ranges, sinks).reversed())
+                    var marks: [Int64] = []
+                    func startNext() {
+                        guard let (range, sink) = pending.popLast() else { return }
                         group.addTask {
                             try await writer.read { db in
                                 let mark = try ReleaseScanPlan.batchMark(db)
@@ -22,7 +25,12 @@ extension SQLiteStore {
                             }
                         }
                     }
-                    return try await group.reduce(into: [Int64]()) { $0.append($1) }
+                    for _ in 0..<max(1, concurrency) { startNext() }
+                    while let mark = try await group.next() {
+                        marks.append(mark)
+                        startNext()
+                    }
+                    return marks
                 }
                 if marks.allSatisfy({ $0 == plan.batchMark }) { return (plan.catalog, sinks) }
                 logger.info("a batch committed while a release was reading; reading again")

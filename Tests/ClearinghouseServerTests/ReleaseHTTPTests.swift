@@ -110,9 +110,13 @@ struct ReleaseHTTPTests {
     func scheduledRelease() async throws {
         try await TestDaemon.run(partners: ["acme", "globex", "initech"], releaseEverySeconds: 1) { client, daemon in
             try await Self.upload(client, daemon)
+            let uploaded = WallClock.nowMilliseconds()
             var scheduled: ReleaseRecord?
             for _ in 0..<100 where scheduled == nil {
-                scheduled = try await daemon.runtime.store.releases().first { $0.trigger == "schedule" }
+                // The first scheduled release that started after the upload had finished.
+                scheduled = try await daemon.runtime.store.releases().last {
+                    $0.trigger == "schedule" && (RFC3339.parseMilliseconds($0.createdAt) ?? 0) >= uploaded
+                }
                 if scheduled == nil { try await Task.sleep(for: .milliseconds(100)) }
             }
             let record = try #require(scheduled)

@@ -36,7 +36,11 @@ public struct ReleaseService: Sendable {
             }
         }
         let settings = self.settings
-        let (catalog, accumulators) = try await store.readReleaseSignals(at: now, parts: workers) { catalog in
+        // Three person ranges per worker: ranges differ in cost, and a worker that finishes
+        // early takes the next range, so all workers stay busy until the end.
+        let (catalog, accumulators) = try await store.readReleaseSignals(
+            at: now, parts: workers * 3, concurrency: workers
+        ) { catalog in
             AffinityAccumulator(catalog: catalog, bounds: settings.bounds)
         }
         let counts = AffinityAccumulator.merged(accumulators)

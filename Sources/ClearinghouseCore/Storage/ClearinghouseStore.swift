@@ -27,9 +27,10 @@ public protocol ClearinghouseStore: Sendable {
     func stats(at now: Int64) async throws -> ClearinghouseStats
 
     /// Streams every signal under live `affinity` consent, grouped by person, into one sink per
-    /// part: `parts` disjoint person ranges read concurrently, all from one database snapshot.
+    /// part: `parts` disjoint person ranges, `concurrency` of them read at a time, all from one
+    /// database snapshot.
     func readReleaseSignals<Sink: PersonSignalSink & Sendable>(
-        at now: Int64, parts: Int, makeSink: @escaping @Sendable (ReleaseCatalog) -> Sink
+        at now: Int64, parts: Int, concurrency: Int, makeSink: @escaping @Sendable (ReleaseCatalog) -> Sink
     ) async throws -> (catalog: ReleaseCatalog, sinks: [Sink])
     /// The rho spent by the stored releases of a budget period.
     func spentRho(period: String) async throws -> Double
