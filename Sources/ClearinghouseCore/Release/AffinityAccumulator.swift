@@ -15,22 +15,22 @@ public final class AffinityAccumulator: PersonSignalSink, @unchecked Sendable {
     public private(set) var counts: AffinityCounts
     /// Signals seen.
     public private(set) var signals = 0
-    private var scratch: PersonScratch
+    private let scratch: PersonScratch
     private let partnerOfItem: [Int32]
-    private let bounds: ContributionBounds
 
     public init(catalog: ReleaseCatalog, bounds: ContributionBounds) {
         precondition(bounds.itemsPerPartner >= 1 && bounds.partnersPerPerson >= 1)
         counts = AffinityCounts(partnerCount: catalog.partners.count, itemCount: catalog.items.count)
-        scratch = PersonScratch(capacity: 64)
+        scratch = PersonScratch(partnerCount: catalog.partners.count, bounds: bounds)
         partnerOfItem = catalog.items.map { Int32($0.partner) }
-        self.bounds = bounds
     }
 
     public func addPerson(items: UnsafeBufferPointer<Int32>, weights: UnsafeBufferPointer<Double>) {
         guard !items.isEmpty else { return }
         signals += items.count
-        scratch.count(items: items, weights: weights, partnerOfItem: partnerOfItem, bounds: bounds, into: &counts)
+        partnerOfItem.withUnsafeBufferPointer { partnerOfItem in
+            scratch.count(items: items, weights: weights, partnerOfItem: partnerOfItem, into: &counts)
+        }
     }
 
     /// The merged counts of several accumulators over disjoint persons.

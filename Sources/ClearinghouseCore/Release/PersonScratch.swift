@@ -1,68 +1,98 @@
-/// The per-person step of `AffinityCounter`, with buffers reused across persons.
+/// The per-person step of counting, with buffers allocated once and reused across persons.
 ///
 /// For one person: sum weights per item, keep the top partners and the top items per partner
-/// (`ContributionBounds`), then add one to every cell the kept items touch.
-struct PersonScratch {
-    private var items: [Int32]
-    private var weights: [Double]
+/// (`ContributionBounds`), then add one to every cell the kept items touch. This runs once per
+/// person (millions per release), so it works on raw buffers: no allocation, no closures.
+final class PersonScratch {
+    private var capacity: Int
+    private var items: UnsafeMutablePointer<Int32>
+    private var weights: UnsafeMutablePointer<Double>
+    private var itemChosen: UnsafeMutablePointer<Bool>
     /// Partner groups of the distinct items: partner, first index, end index, total weight.
-    private var groups: [(partner: Int32, lower: Int, upper: Int, total: Double)] = []
-    private var order: [Int] = []
-    private var kept: [(item: Int32, partner: Int32)] = []
-    private var keptPartners: [Int32] = []
+    private let groupPartner: UnsafeMutablePointer<Int32>
+    private let groupLower: UnsafeMutablePointer<Int>
+    private let groupUpper: UnsafeMutablePointer<Int>
+    private let groupTotal: UnsafeMutablePointer<Double>
+    private let groupKept: UnsafeMutablePointer<Bool>
+    private let groupCapacity: Int
+    private var groupCount = 0
+    /// Kept items (sorted by item, hence grouped by partner) and their partners.
+    private let keptItem: UnsafeMutablePointer<Int32>
+    private let keptItemPartner: UnsafeMutablePointer<Int32>
+    private var keptCount = 0
+    private let keptPartner: UnsafeMutablePointer<Int32>
+    private var keptPartnerCount = 0
+    private let bounds: ContributionBounds
 
-    init(capacity: Int) {
-        items = Array(repeating: 0, count: max(1, capacity))
-        weights = Array(repeating: 0, count: max(1, capacity))
-        order.reserveCapacity(64)
-        groups.reserveCapacity(32)
-        kept.reserveCapacity(64)
+    init(partnerCount: Int, bounds: ContributionBounds) {
+        capacity = 64
+        items = .allocate(capacity: capacity)
+        weights = .allocate(capacity: capacity)
+        itemChosen = .allocate(capacity: capacity)
+        groupCapacity = max(1, partnerCount)
+        groupPartner = .allocate(capacity: groupCapacity)
+        groupLower = .allocate(capacity: groupCapacity)
+        groupUpper = .allocate(capacity: groupCapacity)
+        groupTotal = .allocate(capacity: groupCapacity)
+        groupKept = .allocate(capacity: groupCapacity)
+        let keptCapacity = bounds.itemsPerPartner * bounds.partnersPerPerson
+        keptItem = .allocate(capacity: keptCapacity)
+        keptItemPartner = .allocate(capacity: keptCapacity)
+        keptPartner = .allocate(capacity: bounds.partnersPerPerson)
+        self.bounds = bounds
     }
 
-    mutating func count(
+    deinit {
+        items.deallocate()
+        weights.deallocate()
+        itemChosen.deallocate()
+        groupPartner.deallocate()
+        groupLower.deallocate()
+        groupUpper.deallocate()
+        groupTotal.deallocate()
+        groupKept.deallocate()
+        keptItem.deallocate()
+        keptItemPartner.deallocate()
+        keptPartner.deallocate()
+    }
+
+    func count(
         items source: UnsafeBufferPointer<Int32>, weights sourceWeights: UnsafeBufferPointer<Double>,
-        partnerOfItem: [Int32], bounds: ContributionBounds, into counts: inout AffinityCounts
+        partnerOfItem: UnsafeBufferPointer<Int32>, into counts: inout AffinityCounts
     ) {
         guard !source.isEmpty else { return }
         let distinct = loadDistinctItems(source, sourceWeights)
         groupByPartner(distinct: distinct, partnerOfItem: partnerOfItem)
-        selectKept(bounds: bounds)
+        selectKept()
         counts.persons += 1
-        guard keptPartners.count >= 2 else { return }
+        guard keptPartnerCount >= 2 else { return }
         counts.personsAtSeveralPartners += 1
         addCells(into: &counts)
     }
 
     /// Copies the person's signals, sorts them by item and sums the weights of equal items.
-    private mutating func loadDistinctItems(_ source: UnsafeBufferPointer<Int32>, _ sourceWeights: UnsafeBufferPointer<Double>) -> Int {
+    private func loadDistinctItems(_ source: UnsafeBufferPointer<Int32>, _ sourceWeights: UnsafeBufferPointer<Double>) -> Int {
         let count = source.count
-        if count > items.count {
-            items = Array(repeating: 0, count: count * 2)
-            weights = Array(repeating: 0, count: count * 2)
+        if count > capacity {
+            items.deallocate()
+            weights.deallocate()
+            itemChosen.deallocate()
+            capacity = count * 2
+            items = .allocate(capacity: capacity)
+            weights = .allocate(capacity: capacity)
+            itemChosen = .allocate(capacity: capacity)
         }
-        for offset in 0..<count {
-            items[offset] = source[offset]
-            weights[offset] = sourceWeights[offset]
-        }
-        if count <= 24 {
-            for index in 1..<max(1, count) {
-                let item = items[index], weight = weights[index]
-                var at = index
-                while at > 0 && items[at - 1] > item {
-                    items[at] = items[at - 1]
-                    weights[at] = weights[at - 1]
-                    at -= 1
-                }
-                items[at] = item
-                weights[at] = weight
+        // Insertion sort: a person has a handful of signals.
+        for index in 0..<count {
+            let item = source[index], weight = sourceWeights[index]
+            var at = index
+            while at > 0 && items[at - 1] > item {
+                items[at] = items[at - 1]
+                weights[at] = weights[at - 1]
+                at -= 1
             }
-        } else {
-            var pairs = (0..<count).map { (items[$0], weights[$0]) }
-            pairs.sort { $0.0 < $1.0 }
-            for (offset, pair) in pairs.enumerated() {
-                items[offset] = pair.0
-                weights[offset] = pair.1
-            }
+            items[at] = item
+            weights[at] = weight
         }
         var distinct = 0
         for index in 0..<count {
@@ -78,73 +108,123 @@ struct PersonScratch {
     }
 
     /// Items are ordered by partner, so each partner's items are one run.
-    private mutating func groupByPartner(distinct: Int, partnerOfItem: [Int32]) {
-        groups.removeAll(keepingCapacity: true)
+    private func groupByPartner(distinct: Int, partnerOfItem: UnsafeBufferPointer<Int32>) {
+        groupCount = 0
         for index in 0..<distinct {
             let partner = partnerOfItem[Int(items[index])]
-            if let last = groups.last, last.partner == partner {
-                groups[groups.count - 1].upper = index + 1
-                groups[groups.count - 1].total += weights[index]
+            if groupCount > 0 && groupPartner[groupCount - 1] == partner {
+                groupUpper[groupCount - 1] = index + 1
+                groupTotal[groupCount - 1] += weights[index]
             } else {
-                groups.append((partner, index, index + 1, weights[index]))
+                groupPartner[groupCount] = partner
+                groupLower[groupCount] = index
+                groupUpper[groupCount] = index + 1
+                groupTotal[groupCount] = weights[index]
+                groupCount += 1
             }
         }
     }
 
-    /// The top partners by total weight (ties: lower partner), then the top items of each by
-    /// weight (ties: lower item); `kept` ends sorted by item, hence grouped by partner.
-    private mutating func selectKept(bounds: ContributionBounds) {
-        if groups.count > bounds.partnersPerPerson {
-            groups.sort { $0.total != $1.total ? $0.total > $1.total : $0.partner < $1.partner }
-            groups.removeLast(groups.count - bounds.partnersPerPerson)
-            groups.sort { $0.partner < $1.partner }
+    /// Whether group `a` ranks before group `b`: larger total weight, then lower partner.
+    @inline(__always)
+    private func groupRanksBefore(_ a: Int, _ b: Int) -> Bool {
+        groupTotal[a] != groupTotal[b] ? groupTotal[a] > groupTotal[b] : groupPartner[a] < groupPartner[b]
+    }
+
+    /// Whether item index `a` ranks before `b`: larger weight, then lower item.
+    @inline(__always)
+    private func itemRanksBefore(_ a: Int, _ b: Int) -> Bool {
+        weights[a] != weights[b] ? weights[a] > weights[b] : items[a] < items[b]
+    }
+
+    /// Keeps the top partners, then the top items of each; `keptItem` ends sorted by item.
+    private func selectKept() {
+        keptCount = 0
+        keptPartnerCount = 0
+        // The P best groups by rank, by selection (P and the group count are small).
+        if groupCount <= bounds.partnersPerPerson {
+            for group in 0..<groupCount { groupKept[group] = true }
+        } else {
+            for group in 0..<groupCount { groupKept[group] = false }
+            for _ in 0..<bounds.partnersPerPerson {
+                var best = -1
+                for group in 0..<groupCount where !groupKept[group] {
+                    if best < 0 || groupRanksBefore(group, best) { best = group }
+                }
+                groupKept[best] = true
+            }
         }
-        kept.removeAll(keepingCapacity: true)
-        keptPartners.removeAll(keepingCapacity: true)
-        for group in groups {
-            keptPartners.append(group.partner)
-            let size = group.upper - group.lower
-            if size <= bounds.itemsPerPartner {
-                for index in group.lower..<group.upper { kept.append((items[index], group.partner)) }
+        for group in 0..<groupCount where groupKept[group] {
+            let partner = groupPartner[group]
+            keptPartner[keptPartnerCount] = partner
+            keptPartnerCount += 1
+            let lower = groupLower[group], upper = groupUpper[group]
+            if upper - lower <= bounds.itemsPerPartner {
+                for index in lower..<upper {
+                    keptItem[keptCount] = items[index]
+                    keptItemPartner[keptCount] = partner
+                    keptCount += 1
+                }
                 continue
             }
-            order.removeAll(keepingCapacity: true)
-            order.append(contentsOf: group.lower..<group.upper)
-            let weights = self.weights, items = self.items
-            order.sort { weights[$0] != weights[$1] ? weights[$0] > weights[$1] : items[$0] < items[$1] }
-            let chosen = order.prefix(bounds.itemsPerPartner).sorted()
-            for index in chosen { kept.append((items[index], group.partner)) }
+            // The L best items of this group, by selection, then put back in item order.
+            let first = keptCount
+            for index in lower..<upper { itemChosen[index] = false }
+            for _ in 0..<bounds.itemsPerPartner {
+                var best = -1
+                for index in lower..<upper where !itemChosen[index] {
+                    if best < 0 || itemRanksBefore(index, best) { best = index }
+                }
+                itemChosen[best] = true
+                keptItem[keptCount] = items[best]
+                keptItemPartner[keptCount] = partner
+                keptCount += 1
+            }
+            for index in (first + 1)..<keptCount {
+                let item = keptItem[index]
+                var at = index
+                while at > first && keptItem[at - 1] > item {
+                    keptItem[at] = keptItem[at - 1]
+                    at -= 1
+                }
+                keptItem[at] = item
+            }
         }
     }
 
     private func addCells(into counts: inout AffinityCounts) {
         let partnerCount = counts.partnerCount
-        for first in 0..<keptPartners.count {
-            for second in (first + 1)..<keptPartners.count {
-                counts.overlapCells[Int(keptPartners[first]) * partnerCount + Int(keptPartners[second])] &+= 1
+        counts.overlapCells.withUnsafeMutableBufferPointer { overlap in
+            for first in 0..<keptPartnerCount {
+                for second in (first + 1)..<keptPartnerCount {
+                    overlap[Int(keptPartner[first]) * partnerCount + Int(keptPartner[second])] &+= 1
+                }
             }
         }
-        for entry in kept {
-            let row = Int(entry.item) * partnerCount
-            for partner in keptPartners where partner != entry.partner {
-                counts.itemCells[row + Int(partner)] &+= 1
+        counts.itemCells.withUnsafeMutableBufferPointer { cells in
+            for entry in 0..<keptCount {
+                let row = Int(keptItem[entry]) * partnerCount
+                let own = keptItemPartner[entry]
+                for partner in 0..<keptPartnerCount where keptPartner[partner] != own {
+                    cells[row + Int(keptPartner[partner])] &+= 1
+                }
             }
         }
         let itemCount = counts.itemCount
-        let kept = self.kept
         if counts.pairs.isDense {
             counts.pairs.withDenseCells { cells in
-                for first in 0..<kept.count {
-                    let row = Int(kept[first].item) * itemCount
-                    for second in (first + 1)..<kept.count where kept[second].partner != kept[first].partner {
-                        cells[row + Int(kept[second].item)] &+= 1
+                for first in 0..<keptCount {
+                    let row = Int(keptItem[first]) * itemCount
+                    let partner = keptItemPartner[first]
+                    for second in (first + 1)..<keptCount where keptItemPartner[second] != partner {
+                        cells[row + Int(keptItem[second])] &+= 1
                     }
                 }
             }
         } else {
-            for first in 0..<kept.count {
-                for second in (first + 1)..<kept.count where kept[second].partner != kept[first].partner {
-                    counts.pairs.increment(Int(kept[first].item), Int(kept[second].item))
+            for first in 0..<keptCount {
+                for second in (first + 1)..<keptCount where keptItemPartner[second] != keptItemPartner[first] {
+                    counts.pairs.increment(Int(keptItem[first]), Int(keptItem[second]))
                 }
             }
         }
