@@ -27,6 +27,11 @@ extension SQLiteStore {
             case .consents: try writer.writeConsents(batch, into: &receipt)
             case .revocations: try writer.writeRevocations(batch, into: &receipt)
             }
+            let entry = try LedgerAppender.append(
+                db, action: batch.kind.ledgerAction, partner: partner.id,
+                details: BatchLedgerDetails(receipt: receipt, bodySHA256: Hex.encode(batch.bodyDigest)), at: now)
+            receipt.ledgerSequence = entry.sequence
+            receipt.ledgerHash = Hex.encode(entry.hash)
             let receiptJSON = String(decoding: try JSONEncoder().encode(receipt), as: UTF8.self)
             try db.execute(
                 sql: "UPDATE batch SET accepted = ?, receipt = ? WHERE id = ?",
@@ -47,6 +52,27 @@ extension SQLiteStore {
         let receiptJSON: String = row[2]
         let receipt = try JSONDecoder().decode(BatchReceipt.self, from: Data(receiptJSON.utf8))
         return (row[0], Array(digest), receipt)
+    }
+}
+
+/// What the ledger records of a batch: its counts and the digest of its body (never a line).
+struct BatchLedgerDetails: Encodable {
+    let receipt: BatchReceipt
+    let bodySHA256: String
+
+    enum CodingKeys: String, CodingKey {
+        case receipt
+        case bodySHA256 = "body_sha256"
+    }
+}
+
+extension BatchKind {
+    var ledgerAction: LedgerAction {
+        switch self {
+        case .consents: return .consentsBatch
+        case .signals: return .signalsBatch
+        case .revocations: return .revocationsBatch
+        }
     }
 }
 

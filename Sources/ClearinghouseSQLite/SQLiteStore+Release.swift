@@ -40,7 +40,16 @@ extension SQLiteStore {
                     release.settings.differentialPrivacy ? release.plan.rho : 0, epsilonLeft, settings, plan, summary,
                     release.durationMilliseconds, blob,
                 ])
-            return db.lastInsertedRowID
+            let id = db.lastInsertedRowID
+            try LedgerAppender.append(
+                db, action: .releaseComputed, partner: nil,
+                details: ReleaseLedgerDetails(
+                    releaseID: id, trigger: release.trigger, differentialPrivacy: release.settings.differentialPrivacy,
+                    epsilon: release.settings.differentialPrivacy ? release.settings.epsilon : nil,
+                    rho: release.plan.rho, k: release.settings.k, pairsReleased: release.summary.pairsReleased,
+                    budgetPeriod: release.budgetPeriod),
+                at: release.createdAt)
+            return id
         }
         guard let record = try await self.release(id: id) else { throw StoreError.notMigrated }
         return record
@@ -83,5 +92,25 @@ extension SQLiteStore {
             plan: try decoder.decode(NoisePlan.self, from: Data((row[6] as String).utf8)),
             summary: try decoder.decode(ReleaseSummary.self, from: Data((row[7] as String).utf8)),
             budgetPeriod: row[3], epsilonLeft: row[4], durationMilliseconds: row[8])
+    }
+}
+
+/// What the ledger records of a release: its parameters and size, never a count.
+struct ReleaseLedgerDetails: Encodable {
+    let releaseID: Int64
+    let trigger: String
+    let differentialPrivacy: Bool
+    let epsilon: Double?
+    let rho: Double
+    let k: Int
+    let pairsReleased: Int
+    let budgetPeriod: String
+
+    enum CodingKeys: String, CodingKey {
+        case trigger, epsilon, rho, k
+        case releaseID = "release_id"
+        case differentialPrivacy = "differential_privacy"
+        case pairsReleased = "pairs_released"
+        case budgetPeriod = "budget_period"
     }
 }

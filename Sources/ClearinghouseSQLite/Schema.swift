@@ -122,6 +122,23 @@ enum Schema {
                     DROP INDEX signal_by_person;
                     """)
         }
+        migrator.registerMigration("v4-audit-ledger") { db in
+            try db.execute(
+                sql: """
+                    -- Append-only, hash-chained record of every state change (see LedgerEntry).
+                    -- No token or person key is ever written here.
+                    CREATE TABLE ledger (
+                        sequence INTEGER PRIMARY KEY,
+                        at INTEGER NOT NULL,
+                        action TEXT NOT NULL,
+                        partner TEXT,
+                        details TEXT NOT NULL,
+                        previous_hash BLOB NOT NULL,
+                        hash BLOB NOT NULL
+                    );
+                    CREATE INDEX ledger_by_partner ON ledger(partner, sequence);
+                    """)
+        }
         return migrator
     }
 }

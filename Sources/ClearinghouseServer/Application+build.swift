@@ -54,6 +54,7 @@ public func buildRouter(_ runtime: DaemonRuntime) -> Router<AppRequestContext> {
         .add(middleware: PartnerAuthenticator(store: runtime.store))
         .addRoutes(IngestController(store: runtime.store, deriver: runtime.deriver, settings: runtime.settings).routes)
         .addRoutes(ReleaseController(store: runtime.store).routes)
+        .addRoutes(LedgerController(store: runtime.store).routes)
     return router
 }
 

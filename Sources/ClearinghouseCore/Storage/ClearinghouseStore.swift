@@ -43,6 +43,13 @@ public protocol ClearinghouseStore: Sendable {
     /// The released pairs of a release.
     func releasedTable(id: Int64) async throws -> ReleasedTable?
 
+    /// The latest ledger entry's sequence and hash (0 and zeros before the first).
+    func ledgerHead() async throws -> (sequence: Int64, hash: [UInt8])
+    /// Ledger entries matching `filter`, oldest first.
+    func ledgerEntries(_ filter: LedgerFilter) async throws -> [LedgerEntry]
+    /// Recomputes the whole chain, checks it against the recorded head and the given receipts.
+    func verifyLedger(receipts: [LedgerReceipt]) async throws -> LedgerVerification
+
     /// Throws unless the database is open and fully migrated.
     func checkReady() async throws
 }

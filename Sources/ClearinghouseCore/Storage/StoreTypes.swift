@@ -88,6 +88,10 @@ public struct BatchReceipt: Sendable, Codable, Equatable {
     public var signalsErased: Int?
     /// Revocations: lines naming a person this partner holds no consent for.
     public var notFound: Int?
+    /// The audit ledger entry that records this batch, so a partner can check it later
+    /// against `GET /v1/ledger/head` (and `clearinghouse audit verify --receipt`).
+    public var ledgerSequence: Int64?
+    public var ledgerHash: String?
 
     public init(batchID: Int64, kind: BatchKind, received: Int) {
         self.batchID = batchID
@@ -106,6 +110,8 @@ public struct BatchReceipt: Sendable, Codable, Equatable {
         case revoked
         case signalsErased = "signals_erased"
         case notFound = "not_found"
+        case ledgerSequence = "ledger_sequence"
+        case ledgerHash = "ledger_hash"
     }
 }
 

@@ -1,0 +1,85 @@
+import ClearinghouseCore
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    public func ledgerHead() async throws -> (sequence: Int64, hash: [UInt8]) {
+        try await writer.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT sequence, hash FROM ledger ORDER BY sequence DESC LIMIT 1") else {
+                return (0, LedgerEntry.genesisHash)
+            }
+            return (row[0], Array(row[1] as Data))
+        }
+    }
+
+    public func ledgerEntries(_ filter: LedgerFilter) async throws -> [LedgerEntry] {
+        try await writer.read { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let since = filter.since {
+                conditions.append("at >= ?")
+                _ = arguments.append(contentsOf: [since])
+            }
+            if let partner = filter.partner {
+                conditions.append("partner = ?")
+                _ = arguments.append(contentsOf: [partner])
+            }
+            if let action = filter.action {
+                conditions.append("action = ?")
+                _ = arguments.append(contentsOf: [action.rawValue])
+            }
+            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            _ = arguments.append(contentsOf: [filter.limit])
+            return try Row.fetchAll(
+                db, sql: "SELECT \(Self.ledgerColumns) FROM ledger \(whereClause) ORDER BY sequence LIMIT ?", arguments: arguments
+            ).map(Self.entry)
+        }
+    }
+
+    public func verifyLedger(receipts: [LedgerReceipt]) async throws -> LedgerVerification {
+        try await writer.read { db in
+            var verifier = LedgerVerifier()
+            var finding: LedgerVerifier.Finding?
+            var lastHash = LedgerEntry.genesisHash
+            var lastSequence: Int64 = 0
+            let wanted = Dictionary(receipts.map { ($0.sequence, $0.hash) }, uniquingKeysWith: { first, _ in first })
+            let cursor = try Row.fetchCursor(db, sql: "SELECT \(Self.ledgerColumns) FROM ledger ORDER BY rowid")
+            while let row = try cursor.next() {
+                let entry = try Self.entry(row)
+                if let problem = verifier.check(entry) {
+                    finding = problem
+                    break
+                }
+                if let hash = wanted[entry.sequence], hash != entry.hash {
+                    finding = .receiptMismatch(sequence: entry.sequence)
+                    break
+                }
+                lastSequence = entry.sequence
+                lastHash = entry.hash
+            }
+            if finding == nil {
+                finding = verifier.finish(head: try LedgerAppender.head(db))
+            }
+            if finding == nil, let missing = receipts.first(where: { $0.sequence > lastSequence }) {
+                finding = .truncated(headSequence: missing.sequence, lastSequence: lastSequence)
+            }
+            return LedgerVerification(
+                verified: verifier.verifiedCount, finding: finding, headSequence: lastSequence, headHash: lastHash)
+        }
+    }
+
+    private static let ledgerColumns = "sequence, at, action, partner, details, previous_hash, hash"
+
+    private static func entry(_ row: Row) throws -> LedgerEntry {
+        let actionText: String = row[2]
+        guard let action = LedgerAction(rawValue: actionText) else {
+            // An unknown action can only be written by hand; it shows up as altered content.
+            return LedgerEntry(
+                sequence: row[0], at: row[1], action: .partnerAdded, partner: row[3], details: "unknown action \(actionText)",
+                previousHash: Array(row[5] as Data), storedHash: [])
+        }
+        return LedgerEntry(
+            sequence: row[0], at: row[1], action: action, partner: row[3], details: row[4],
+            previousHash: Array(row[5] as Data), storedHash: Array(row[6] as Data))
+    }
+}
