@@ -6,7 +6,7 @@ extension SQLiteStore {
     public func ingest(
         _ batch: DecodedBatch, partner: AuthenticatedPartner, idempotencyKey: String?, at now: Int64
     ) async throws -> IngestOutcome {
-        try await writer.write { db in
+        let outcome = try await writer.write { db -> IngestOutcome in
             if let idempotencyKey, let earlier = try earlierBatch(partner: partner, key: idempotencyKey, db) {
                 guard earlier.kind == batch.kind.rawValue, earlier.digest == batch.bodyDigest else {
                     throw StoreError.idempotencyConflict
@@ -37,6 +37,22 @@ extension SQLiteStore {
                 sql: "UPDATE batch SET accepted = ?, receipt = ? WHERE id = ?",
                 arguments: [receipt.accepted, receiptJSON, batchID])
             return .stored(receipt)
+        }
+        if case .stored(let receipt) = outcome, (receipt.revoked ?? 0) > 0 {
+            await removeErasedCopies()
+        }
+        return outcome
+    }
+
+    /// Erasure leaves no copy behind: `secure_delete` zeroes erased rows in the database file,
+    /// and this moves the WAL (which still holds the old page images) into the file and
+    /// truncates it. Best effort after the commit: if readers keep it from completing, the
+    /// next erasure or the retention service completes it.
+    func removeErasedCopies() async {
+        do {
+            try await writer.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        } catch {
+            logger.warning("WAL checkpoint after erasure did not complete; it is retried", metadata: ["error.type": "\(type(of: error))"])
         }
     }
 

@@ -52,3 +52,33 @@ struct PrivacyTests {
         }
     }
 }
+
+@Suite("Erasure leaves no copy")
+struct ErasureTests {
+    @Test("after a revocation the person key bytes are gone from the database file and its WAL")
+    func personKeyGoneFromFiles() async throws {
+        try await TestDaemon.run { client, daemon in
+            let acme = daemon.keys["acme"]!, globex = daemon.keys["globex"]!
+            let people = (0..<300).map { "erasure-\($0)@example.com" }
+            _ = try await client.upload("/v1/consents", Lines.body(people.map { Lines.consent($0) }), as: acme)
+            _ = try await client.upload("/v1/consents", Lines.body([Lines.consent(people[1])]), as: globex)
+            _ = try await client.upload("/v1/signals", Lines.body(people.map { Lines.signal($0, "tents") }), as: acme)
+            let key = { (person: String) in Data(daemon.runtime.deriver.personKey(kid: "k1", token: Hex.decode(Lines.token(person))!).bytes) }
+            func files() -> Data {
+                let base = daemon.settings.databasePath
+                return [base, base + "-wal"].compactMap { FileManager.default.contents(atPath: $0) }.reduce(Data(), +)
+            }
+            #expect(files().range(of: key(people[0])) != nil, "the key is stored before the revocation")
+
+            let revoked = try await client.upload(
+                "/v1/revocations", Lines.body([Lines.revocation(people[0]), Lines.revocation(people[1])]), as: acme)
+            #expect(revoked.int("revoked") == 2)
+            let after = files()
+            #expect(after.range(of: key(people[0])) == nil, "no partner holds people[0]: its key is gone from the file and WAL")
+            #expect(after.range(of: key(people[1])) != nil, "globex still holds people[1]: its key stays")
+            #expect(after.range(of: key(people[2])) != nil)
+            let walSize = (try? FileManager.default.attributesOfItem(atPath: daemon.settings.databasePath + "-wal")[.size] as? Int) ?? 0
+            #expect(walSize == 0, "the WAL was checkpointed and truncated")
+        }
+    }
+}
