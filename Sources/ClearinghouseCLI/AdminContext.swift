@@ -17,7 +17,12 @@ struct AdminContext {
         logger.logLevel = .warning
         try FileManager.default.createDirectory(
             atPath: settings.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let store = try SQLiteStore.open(path: settings.databasePath, logger: logger)
+        var store = try SQLiteStore.open(path: settings.databasePath, logger: logger)
+        // With the daemon's pepper at hand (same host), audit records can be checked and
+        // revocations recorded under their pseudonyms; without it they cannot.
+        if let pepper = try? PepperFile.load(at: settings.pepperPath) {
+            store = store.pseudonymizing(with: PersonKeyDeriver(pepper: pepper).auditPseudonymizer)
+        }
         return AdminContext(settings: settings, store: store)
     }
 }

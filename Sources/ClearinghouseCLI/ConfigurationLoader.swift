@@ -88,6 +88,11 @@ public enum ConfigurationLoader {
         case .success(let seconds): every = seconds
         case .failure(let error): throw Problem(description: "setting 'release.every' \(error)")
         }
+        let purgeEvery: Int?
+        switch ReleaseInterval.parse(text("retention.every")) {
+        case .success(let seconds): purgeEvery = seconds
+        case .failure(let error): throw Problem(description: "setting 'retention.every' \(error)")
+        }
         return ServerSettings(
             host: text("server.host"),
             port: integer("server.port"),
@@ -97,7 +102,9 @@ public enum ConfigurationLoader {
             logLevel: Logger.Level(rawValue: text("log.level")) ?? .info,
             privacy: privacy,
             budget: budget,
-            releaseEverySeconds: every)
+            releaseEverySeconds: every,
+            signalRetentionDays: integer("retention.signal_days"),
+            purgeEverySeconds: purgeEvery)
     }
 
     /// Checks a value against its setting's kind; returns a problem text or `nil`.

@@ -106,6 +106,12 @@ public enum SettingsCatalog {
             key: "release.every", kind: .interval, defaultValue: "24h",
             summary: "The daemon computes a release this often (30m, 24h, 7d), or never with off."),
         Setting(
+            key: "retention.signal_days", kind: .integer(1...3650), defaultValue: "365",
+            summary: "Signals observed longer ago than this many days are purged."),
+        Setting(
+            key: "retention.every", kind: .interval, defaultValue: "24h",
+            summary: "The daemon purges expired consents with their signals, and old signals, this often (or never with off)."),
+        Setting(
             key: "log.level", kind: .logLevel, defaultValue: "info",
             summary: "Daemon log level: trace, debug, info, notice, warning, error or critical."),
     ]

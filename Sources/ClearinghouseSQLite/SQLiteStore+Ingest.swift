@@ -21,7 +21,7 @@ extension SQLiteStore {
                 arguments: [partner.rowID, batch.kind.rawValue, batch.received, Data(batch.bodyDigest), idempotencyKey, now])
             let batchID = db.lastInsertedRowID
             var receipt = BatchReceipt(batchID: batchID, kind: batch.kind, received: batch.received)
-            let writer = BatchWriter(db: db, partner: partner, batchID: batchID, now: now)
+            let writer = BatchWriter(db: db, partner: partner, batchID: batchID, now: now, pseudonymizer: pseudonymizer)
             switch batch.kind {
             case .signals: try writer.writeSignals(batch, into: &receipt)
             case .consents: try writer.writeConsents(batch, into: &receipt)
@@ -98,6 +98,7 @@ struct BatchWriter {
     let partner: AuthenticatedPartner
     let batchID: Int64
     let now: Int64
+    let pseudonymizer: AuditPseudonymizer?
 
     /// Bound on the per-batch cache of consent lookups (entries), so memory stays flat for
     /// batches of any size.
@@ -241,6 +242,8 @@ struct BatchWriter {
         // Once no partner holds consent for a person, the person key itself goes.
         let deleteOrphan = try RawStatement(
             db, sql: "DELETE FROM person WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM consent WHERE person_id = ?1)")
+        let record = try RawStatement(
+            db, sql: "INSERT INTO revocation (partner_id, pseudonym, batch_id, at) VALUES (?1, ?2, ?3, ?4)")
         var revoked = 0
         var erased = 0
         var notFound = 0
@@ -264,7 +267,22 @@ struct BatchWriter {
             deleteOrphan.reset()
             deleteOrphan.bind(1, personID)
             try deleteOrphan.run()
-            if consentErased > 0 { revoked += 1 } else { notFound += 1 }
+            if consentErased > 0 {
+                revoked += 1
+                if let pseudonymizer {
+                    let pseudonym = pseudonymizer.pseudonym(of: revocation.personKey)
+                    try pseudonym.withUnsafeBytes { bytes in
+                        record.reset()
+                        record.bind(1, partner.rowID)
+                        record.bind(2, blob: bytes)
+                        record.bind(3, batchID)
+                        record.bind(4, now)
+                        try record.run()
+                    }
+                }
+            } else {
+                notFound += 1
+            }
         }
         receipt.accepted = batch.received
         receipt.revoked = revoked

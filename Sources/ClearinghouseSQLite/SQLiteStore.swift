@@ -13,6 +13,15 @@ import Logging
 public struct SQLiteStore: ClearinghouseStore {
     let writer: any DatabaseWriter
     let logger: Logger
+    /// Names revoked persons in revocation records; set by the daemon, which holds the pepper.
+    var pseudonymizer: AuditPseudonymizer?
+
+    /// This store, recording revocations under pseudonyms from `pseudonymizer`.
+    public func pseudonymizing(with pseudonymizer: AuditPseudonymizer) -> SQLiteStore {
+        var store = self
+        store.pseudonymizer = pseudonymizer
+        return store
+    }
 
     /// Opens (creating and migrating if needed) the database file at `path`.
     public static func open(path: String, logger: Logger) throws -> SQLiteStore {

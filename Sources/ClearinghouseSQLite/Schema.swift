@@ -139,6 +139,21 @@ enum Schema {
                     CREATE INDEX ledger_by_partner ON ledger(partner, sequence);
                     """)
         }
+        migrator.registerMigration("v5-revocation-records") { db in
+            try db.execute(
+                sql: """
+                    -- One row per honoured revocation, naming the person only by a keyed pseudonym
+                    -- (AuditPseudonymizer), so a consent audit can prove the erasure still holds.
+                    CREATE TABLE revocation (
+                        id INTEGER PRIMARY KEY,
+                        partner_id INTEGER NOT NULL REFERENCES partner(id),
+                        pseudonym BLOB NOT NULL,
+                        batch_id INTEGER NOT NULL,
+                        at INTEGER NOT NULL
+                    );
+                    CREATE INDEX revocation_by_partner ON revocation(partner_id, at);
+                    """)
+        }
         return migrator
     }
 }

@@ -37,13 +37,21 @@ public func buildApplication(_ runtime: DaemonRuntime, logger: Logger) -> some A
     )
 }
 
-/// The scheduled release service when `release.every` is set.
+/// The scheduled services: releases (`release.every`) and purges (`retention.every`).
 func releaseServices(_ runtime: DaemonRuntime, logger: Logger) -> [any Service] {
-    guard let every = runtime.settings.releaseEverySeconds else { return [] }
-    let service = ReleaseService(
-        store: runtime.store, settings: runtime.settings.privacy, budget: runtime.settings.budget,
-        workers: ProcessInfo.processInfo.activeProcessorCount)
-    return [ReleaseScheduler(service: service, intervalSeconds: every, logger: logger)]
+    var services: [any Service] = []
+    if let every = runtime.settings.releaseEverySeconds {
+        let service = ReleaseService(
+            store: runtime.store, settings: runtime.settings.privacy, budget: runtime.settings.budget,
+            workers: ProcessInfo.processInfo.activeProcessorCount)
+        services.append(ReleaseScheduler(service: service, intervalSeconds: every, logger: logger))
+    }
+    if let every = runtime.settings.purgeEverySeconds {
+        services.append(
+            RetentionService(
+                store: runtime.store, intervalSeconds: every, retentionDays: runtime.settings.signalRetentionDays, logger: logger))
+    }
+    return services
 }
 
 /// The routes of the API, for `buildApplication` and for router-level tests.
@@ -82,8 +90,9 @@ public struct DaemonRuntime: Sendable {
         if pepper.created {
             logger.notice("created a new pepper key file; back it up with the database", metadata: ["file": "\(settings.pepperPath)"])
         }
-        let store = try SQLiteStore.open(path: settings.databasePath, logger: logger)
         let deriver = PersonKeyDeriver(pepper: pepper.key)
+        let store = try SQLiteStore.open(path: settings.databasePath, logger: logger)
+            .pseudonymizing(with: deriver.auditPseudonymizer)
         try await store.bindPepper(fingerprint: deriver.fingerprint)
         return DaemonRuntime(settings: settings, store: store, deriver: deriver)
     }

@@ -24,6 +24,10 @@ public struct ServerSettings: Sendable {
     public var budget: PrivacyBudget
     /// Seconds between scheduled releases; `nil` when the daemon does not schedule them.
     public var releaseEverySeconds: Int?
+    /// Signals observed longer ago than this are purged.
+    public var signalRetentionDays: Int
+    /// Seconds between scheduled purges; `nil` when the daemon does not schedule them.
+    public var purgeEverySeconds: Int?
 
     public init(
         host: String = "127.0.0.1",
@@ -34,7 +38,9 @@ public struct ServerSettings: Sendable {
         logLevel: Logger.Level = .info,
         privacy: PrivacySettings = PrivacySettings(),
         budget: PrivacyBudget = PrivacyBudget(),
-        releaseEverySeconds: Int? = nil
+        releaseEverySeconds: Int? = nil,
+        signalRetentionDays: Int = 365,
+        purgeEverySeconds: Int? = nil
     ) {
         self.host = host
         self.port = port
@@ -45,6 +51,8 @@ public struct ServerSettings: Sendable {
         self.privacy = privacy
         self.budget = budget
         self.releaseEverySeconds = releaseEverySeconds
+        self.signalRetentionDays = signalRetentionDays
+        self.purgeEverySeconds = purgeEverySeconds
     }
 
     public var databasePath: String { "\(dataDirectory)/clearinghouse.sqlite" }

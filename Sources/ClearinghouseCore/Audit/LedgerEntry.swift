@@ -89,4 +89,5 @@ public enum LedgerAction: String, Sendable, Codable, CaseIterable {
     case partnerKeyRotated = "partner.key_rotated"
     case partnerDisabled = "partner.disabled"
     case releaseComputed = "release.computed"
+    case purge = "purge"
 }

@@ -64,6 +64,14 @@ public struct PersonKeyDeriver: Sendable {
         return PersonKey(bytes: output)
     }
 
+    /// The pseudonymizer for audit records, keyed by a key derived from the pepper for this
+    /// one use (domain separation: it is never a person key).
+    public var auditPseudonymizer: AuditPseudonymizer {
+        var hmac = keyed
+        hmac.update(data: Array("clearinghouse.audit.pseudonym.v1".utf8))
+        return AuditPseudonymizer(derivedKey: SymmetricKey(data: Array(hmac.finalize())))
+    }
+
     /// A digest of the pepper that the database stores, so that the daemon refuses to start
     /// with a pepper file that does not belong to the database (every match would silently fail).
     public var fingerprint: String {

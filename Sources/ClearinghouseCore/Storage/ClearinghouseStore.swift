@@ -50,6 +50,13 @@ public protocol ClearinghouseStore: Sendable {
     /// Recomputes the whole chain, checks it against the recorded head and the given receipts.
     func verifyLedger(receipts: [LedgerReceipt]) async throws -> LedgerVerification
 
+    /// The consent audit as of `asOf`, for one partner or all.
+    func consentAudit(asOf: Int64, partner: String?) async throws -> ConsentAuditReport
+
+    /// Erases consents expired by `now` with their signals, signals observed before
+    /// `signalsObservedBefore`, and person keys no consent holds any more; one ledger entry.
+    func purge(at now: Int64, signalsObservedBefore: Int64) async throws -> PurgeOutcome
+
     /// Throws unless the database is open and fully migrated.
     func checkReady() async throws
 }

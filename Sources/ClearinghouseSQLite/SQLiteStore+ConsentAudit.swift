@@ -1,0 +1,87 @@
+import ClearinghouseCore
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    public func consentAudit(asOf: Int64, partner: String?) async throws -> ConsentAuditReport {
+        let pseudonymizer = self.pseudonymizer
+        return try await writer.read { db in
+            var partners = try Row.fetchAll(db, sql: "SELECT id, slug, status FROM partner ORDER BY slug")
+            if let partner {
+                partners = partners.filter { ($0[1] as String) == partner }
+                guard !partners.isEmpty else { throw StoreError.partnerNotFound(partner) }
+            }
+            let notErased = try Self.revocationsNotErased(db, asOf: asOf, pseudonymizer: pseudonymizer)
+            let affinity = Purpose.affinity.bit
+            var audits: [PartnerConsentAudit] = []
+            for row in partners {
+                let id: Int64 = row[0]
+                let consent = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT
+                          SUM(CASE WHEN granted_at <= ?2 AND (expires_at IS NULL OR expires_at > ?2) AND (purposes & \(affinity)) != 0 THEN 1 ELSE 0 END),
+                          SUM(CASE WHEN expires_at IS NOT NULL AND expires_at <= ?2 THEN 1 ELSE 0 END),
+                          SUM(CASE WHEN granted_at <= ?2 AND (expires_at IS NULL OR expires_at > ?2) AND proof IS NULL THEN 1 ELSE 0 END),
+                          MIN(granted_at), MAX(granted_at)
+                        FROM consent WHERE partner_id = ?1
+                        """, arguments: [id, asOf])
+                let signals = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT COUNT(*),
+                          SUM(CASE WHEN c.person_id IS NULL OR (c.purposes & \(affinity)) = 0 THEN 1 ELSE 0 END),
+                          SUM(CASE WHEN c.person_id IS NOT NULL AND c.expires_at IS NOT NULL AND c.expires_at <= ?2 THEN 1 ELSE 0 END)
+                        FROM signal s LEFT JOIN consent c ON c.partner_id = s.partner_id AND c.person_id = s.person_id
+                        WHERE s.partner_id = ?1
+                        """, arguments: [id, asOf])
+                let revocations = try Row.fetchOne(
+                    db, sql: "SELECT COUNT(*), MIN(at), MAX(at) FROM revocation WHERE partner_id = ? AND at <= ?",
+                    arguments: [id, asOf])
+                func time(_ value: Int64?) -> String? { value.map { RFC3339.format(milliseconds: $0) } }
+                audits.append(
+                    PartnerConsentAudit(
+                        partner: row[1], status: row[2],
+                        liveByPurpose: [Purpose.affinity.rawValue: consent?[0] ?? 0],
+                        expired: consent?[1] ?? 0,
+                        revoked: revocations?[0] ?? 0, firstErasureAt: time(revocations?[1]), lastErasureAt: time(revocations?[2]),
+                        liveWithoutProof: consent?[2] ?? 0, oldestGrant: time(consent?[3]), newestGrant: time(consent?[4]),
+                        signals: signals?[0] ?? 0, signalsWithoutConsent: signals?[1] ?? 0, signalsAwaitingPurge: signals?[2] ?? 0,
+                        revocationsNotErased: notErased.counts[id] ?? 0,
+                        extraProblems: notErased.verifiable
+                            ? [] : ["revocations cannot be checked without the pepper (run on the daemon's host with its data directory)"]))
+            }
+            return ConsentAuditReport(asOf: RFC3339.format(milliseconds: asOf), partners: audits)
+        }
+    }
+
+    /// Per partner, revoked persons (found by recomputing the pseudonym of every stored person
+    /// key) who have consent or signals written before their revocation.
+    private static func revocationsNotErased(
+        _ db: Database, asOf: Int64, pseudonymizer: AuditPseudonymizer?
+    ) throws -> (counts: [Int64: Int], verifiable: Bool) {
+        var revoked: [Data: [(partner: Int64, batch: Int64)]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT partner_id, pseudonym, batch_id FROM revocation WHERE at <= ?", arguments: [asOf]) {
+            revoked[row[1], default: []].append((row[0], row[2]))
+        }
+        guard !revoked.isEmpty else { return ([:], true) }
+        guard let pseudonymizer else { return ([:], false) }
+        var counts: [Int64: Int] = [:]
+        let persons = try Row.fetchCursor(db, sql: "SELECT id, key FROM person")
+        while let person = try persons.next() {
+            let key: Data = person[1]
+            guard let entries = revoked[Data(pseudonymizer.pseudonym(of: [UInt8](key)))] else { continue }
+            let personID: Int64 = person[0]
+            for entry in entries {
+                let leftovers = try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT (SELECT COUNT(*) FROM consent WHERE partner_id = ?1 AND person_id = ?2 AND batch_id < ?3)
+                             + (SELECT COUNT(*) FROM signal WHERE partner_id = ?1 AND person_id = ?2 AND batch_id < ?3)
+                        """, arguments: [entry.partner, personID, entry.batch]) ?? 0
+                if leftovers > 0 { counts[entry.partner, default: 0] += 1 }
+            }
+        }
+        return (counts, true)
+    }
+}
