@@ -6,7 +6,7 @@ import Foundation
 struct ConsentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "consent", abstract: "Audit consents: coverage of stored signals, revocations, proofs.",
-        subcommands: [Audit.self])
+        subcommands: [Audit.self, Lookup.self])
 
     struct Audit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -35,6 +35,52 @@ struct ConsentCommand: AsyncParsableCommand {
             case .text: print(ConsentAuditText.text(report))
             }
             if report.verdict != "PASS" { throw ExitCode(1) }
+        }
+    }
+}
+
+extension ConsentCommand {
+    /// `consent lookup`: one data subject's consent history at one partner.
+    struct Lookup: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show one person's consent history at one partner, found by re-keying their token; shows no one else.")
+
+        @OptionGroup var options: GlobalOptions
+        @Option(name: .long, help: "The partner the request concerns.") var partner: String
+        @Option(name: .long, help: "The person's token (64 hex), as the partner computes it with the consortium salt.")
+        var token: String
+        @Option(name: .long, help: "The salt key id the token was made under.") var kid: String
+        @Option(name: .long, help: "Output format: text or json.") var format: OutputFormat = .text
+
+        func validate() throws {
+            guard token.utf8.count == 64, Hex.decode(token) != nil else {
+                throw ValidationError("--token must be 64 hexadecimal characters")
+            }
+            guard (1...64).contains(kid.utf8.count) else { throw ValidationError("--kid must be 1 to 64 characters") }
+        }
+
+        func run() async throws {
+            let admin = try await AdminContext.open(options)
+            guard let pepper = try? PepperFile.load(at: admin.settings.pepperPath) else {
+                throw ValidationError("the pepper file \(admin.settings.pepperPath) cannot be read; run this on the daemon's host")
+            }
+            let key = PersonKeyDeriver(pepper: pepper).personKey(kid: kid, token: Hex.decode(token.lowercased())!)
+            let history = try await admin.store.consentHistory(
+                partner: partner, personKey: key.bytes, at: WallClock.nowMilliseconds())
+            switch format {
+            case .json: try printJSON(history)
+            case .text:
+                print("consent history at \(history.partner): \(history.events.count) events; "
+                    + "live consent now: \(history.liveConsent ? "yes" : "no"); signals stored: \(history.signals)")
+                for event in history.events {
+                    var line = "  \(event.at)  \(event.event)"
+                    if let purposes = event.purposes { line += "  purposes \(purposes.joined(separator: ";"))" }
+                    if let granted = event.grantedAt { line += "  granted \(granted)" }
+                    if let expires = event.expiresAt { line += "  expires \(expires)" }
+                    if let proof = event.proof { line += "  proof \(proof)" }
+                    print(line)
+                }
+            }
         }
     }
 }

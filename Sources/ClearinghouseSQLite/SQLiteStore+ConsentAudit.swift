@@ -85,3 +85,42 @@ extension SQLiteStore {
         return (counts, true)
     }
 }
+
+extension SQLiteStore {
+    public func consentHistory(partner: String, personKey: [UInt8], at now: Int64) async throws -> ConsentHistory {
+        guard let pseudonymizer else { throw StoreError.pepperMismatch }
+        let pseudonym = Data(pseudonymizer.pseudonym(of: personKey))
+        return try await writer.read { db in
+            guard let partnerID = try Int64.fetchOne(db, sql: "SELECT id FROM partner WHERE slug = ?", arguments: [partner]) else {
+                throw StoreError.partnerNotFound(partner)
+            }
+            func time(_ value: Int64?) -> String? { value.map { RFC3339.format(milliseconds: $0) } }
+            let events = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT event, at, purposes, granted_at, expires_at, proof FROM consent_event
+                    WHERE partner_id = ? AND pseudonym = ? ORDER BY id
+                    """, arguments: [partnerID, pseudonym]
+            ).map { row in
+                ConsentHistory.Event(
+                    event: row[0], at: RFC3339.format(milliseconds: row[1]),
+                    purposes: (row[2] as Int64?).map { Purpose.decode(mask: UInt32($0)).map(\.rawValue) },
+                    grantedAt: time(row[3]), expiresAt: time(row[4]), proof: row[5])
+            }
+            let personID = try Int64.fetchOne(db, sql: "SELECT id FROM person WHERE key = ?", arguments: [Data(personKey)])
+            var live = false
+            var signals = 0
+            if let personID {
+                live = try Bool.fetchOne(
+                    db,
+                    sql: """
+                        SELECT EXISTS (SELECT 1 FROM consent WHERE partner_id = ?1 AND person_id = ?2
+                          AND (purposes & \(Purpose.affinity.bit)) != 0 AND (expires_at IS NULL OR expires_at > ?3))
+                        """, arguments: [partnerID, personID, now]) ?? false
+                signals = try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM signal WHERE partner_id = ? AND person_id = ?", arguments: [partnerID, personID]) ?? 0
+            }
+            return ConsentHistory(partner: partner, events: events, liveConsent: live, signals: signals)
+        }
+    }
+}

@@ -176,6 +176,7 @@ struct BatchWriter {
                     expires_at = excluded.expires_at, proof = excluded.proof, batch_id = excluded.batch_id
                 """)
         let eraseSignals = try RawStatement(db, sql: "DELETE FROM signal WHERE person_id = ?1 AND partner_id = ?2")
+        let history = try ConsentEventRecorder(db, pseudonymizer: pseudonymizer, partnerID: partner.rowID, batchID: batchID, now: now)
         var created = 0
         var replaced = 0
         var superseded = 0
@@ -200,8 +201,14 @@ struct BatchWriter {
             // The consent granted later wins; an older line arriving late does not undo it.
             if let earlier, earlier.grantedAt > consent.grantedAt {
                 superseded += 1
+                try history?.record(
+                    .superseded, personKey: consent.personKey, purposes: Int64(consent.purposes), grantedAt: consent.grantedAt,
+                    expiresAt: consent.expiresAt, proof: consent.proof)
                 return
             }
+            try history?.record(
+                earlier == nil ? .granted : .replaced, personKey: consent.personKey, purposes: Int64(consent.purposes),
+                grantedAt: consent.grantedAt, expiresAt: consent.expiresAt, proof: consent.proof)
             upsert.reset()
             upsert.bind(1, partner.rowID)
             upsert.bind(2, personID!)
@@ -244,6 +251,7 @@ struct BatchWriter {
             db, sql: "DELETE FROM person WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM consent WHERE person_id = ?1)")
         let record = try RawStatement(
             db, sql: "INSERT INTO revocation (partner_id, pseudonym, batch_id, at) VALUES (?1, ?2, ?3, ?4)")
+        let history = try ConsentEventRecorder(db, pseudonymizer: pseudonymizer, partnerID: partner.rowID, batchID: batchID, now: now)
         var revoked = 0
         var erased = 0
         var notFound = 0
@@ -269,6 +277,7 @@ struct BatchWriter {
             try deleteOrphan.run()
             if consentErased > 0 {
                 revoked += 1
+                try history?.record(.revoked, personKey: revocation.personKey)
                 if let pseudonymizer {
                     let pseudonym = pseudonymizer.pseudonym(of: revocation.personKey)
                     try pseudonym.withUnsafeBytes { bytes in

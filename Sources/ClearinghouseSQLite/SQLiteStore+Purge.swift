@@ -1,10 +1,31 @@
 import ClearinghouseCore
+import Foundation
 import GRDB
 
 extension SQLiteStore {
     public func purge(at now: Int64, signalsObservedBefore: Int64) async throws -> PurgeOutcome {
         let outcome = try await writer.write { db -> PurgeOutcome in
             var outcome = PurgeOutcome()
+            // The history keeps that each expired consent was purged, under its pseudonym.
+            var recorders: [Int64: ConsentEventRecorder] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT c.partner_id, p.key, c.purposes, c.granted_at, c.expires_at FROM consent c
+                    JOIN person p ON p.id = c.person_id WHERE c.expires_at IS NOT NULL AND c.expires_at <= ?
+                    """, arguments: [now])
+            {
+                let partnerID: Int64 = row[0]
+                if recorders[partnerID] == nil {
+                    recorders[partnerID] = try ConsentEventRecorder(
+                        db, pseudonymizer: pseudonymizer, partnerID: partnerID, batchID: nil, now: now)
+                }
+                let key: Data = row[1]
+                let recorder = recorders[partnerID]
+                try key.withUnsafeBytes { bytes in
+                    try recorder?.record(.expired, personKey: bytes, purposes: row[2], grantedAt: row[3], expiresAt: row[4])
+                }
+            }
             try db.execute(
                 sql: """
                     DELETE FROM signal WHERE EXISTS (

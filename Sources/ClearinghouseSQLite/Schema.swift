@@ -154,6 +154,25 @@ enum Schema {
                     CREATE INDEX revocation_by_partner ON revocation(partner_id, at);
                     """)
         }
+        migrator.registerMigration("v6-consent-history") { db in
+            try db.execute(
+                sql: """
+                    -- Consent history per person and partner, under the audit pseudonym (see
+                    -- ConsentEventRecorder). Never a token or person key.
+                    CREATE TABLE consent_event (
+                        id INTEGER PRIMARY KEY,
+                        partner_id INTEGER NOT NULL REFERENCES partner(id),
+                        pseudonym BLOB NOT NULL,
+                        event TEXT NOT NULL,
+                        purposes INTEGER,
+                        granted_at INTEGER,
+                        expires_at INTEGER,
+                        proof TEXT,
+                        batch_id INTEGER,
+                        at INTEGER NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

@@ -100,6 +100,34 @@ struct ConsentAuditTests {
         }
     }
 
+    @Test("consent lookup shows one person's history at one partner, after erasure too, and no one else")
+    func lookup() async throws {
+        try await TestDaemon.run { client, daemon in
+            let acme = daemon.keys["acme"]!
+            _ = try await client.upload(
+                "/v1/consents", Lines.body([Lines.consent("gus", proof: "cmp-gus-1"), Lines.consent("hal", proof: "cmp-hal")]), as: acme)
+            _ = try await client.upload(
+                "/v1/consents", Lines.body([Lines.consent("gus", granted: "2026-03-01T00:00:00Z", proof: "cmp-gus-2")]), as: acme)
+            _ = try await client.upload(
+                "/v1/consents", Lines.body([Lines.consent("gus", granted: "2026-02-01T00:00:00Z", proof: "cmp-gus-late")]), as: acme)
+            _ = try await client.upload("/v1/revocations", Lines.body([Lines.revocation("gus")]), as: acme)
+            let cli = try await DaemonProcess.admin([
+                "consent", "lookup", "--partner", "acme", "--token", Lines.token("gus"), "--kid", "k1", "--data-dir", daemon.directory,
+                "--format", "json",
+            ])
+            #expect(cli.status == 0)
+            let history = try JSONDecoder().decode(ConsentHistory.self, from: Data(cli.output.utf8))
+            #expect(history.events.map(\.event) == ["granted", "replaced", "superseded", "revoked"])
+            #expect(history.events.compactMap(\.proof) == ["cmp-gus-1", "cmp-gus-2", "cmp-gus-late"])
+            #expect(!history.liveConsent && history.signals == 0)
+            #expect(!cli.output.contains("cmp-hal") && !cli.output.contains(Lines.token("gus")))
+            let other = try await DaemonProcess.admin([
+                "consent", "lookup", "--partner", "globex", "--token", Lines.token("gus"), "--kid", "k1", "--data-dir", daemon.directory,
+            ])
+            #expect(other.status == 0 && other.output.contains("0 events"))
+        }
+    }
+
     @Test("records prints the Art. 30 record from the configuration and the partners")
     func records() async throws {
         let directory = NSTemporaryDirectory() + "clearinghouse-records-" + UUID().uuidString

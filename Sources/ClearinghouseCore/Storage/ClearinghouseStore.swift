@@ -57,6 +57,9 @@ public protocol ClearinghouseStore: Sendable {
     /// `signalsObservedBefore`, and person keys no consent holds any more; one ledger entry.
     func purge(at now: Int64, signalsObservedBefore: Int64) async throws -> PurgeOutcome
 
+    /// The consent history of one person (by person key) at one partner.
+    func consentHistory(partner: String, personKey: [UInt8], at now: Int64) async throws -> ConsentHistory
+
     /// Throws unless the database is open and fully migrated.
     func checkReady() async throws
 }
