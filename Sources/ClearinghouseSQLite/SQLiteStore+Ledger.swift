@@ -12,6 +12,12 @@ extension SQLiteStore {
         }
     }
 
+    public func ledgerHashes() async throws -> [[UInt8]] {
+        try await writer.read { db in
+            try Data.fetchAll(db, sql: "SELECT hash FROM ledger ORDER BY sequence").map { Array($0) }
+        }
+    }
+
     public func ledgerEntries(_ filter: LedgerFilter) async throws -> [LedgerEntry] {
         try await writer.read { db in
             var conditions: [String] = []

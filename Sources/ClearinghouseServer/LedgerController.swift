@@ -1,11 +1,13 @@
 import ClearinghouseCore
 import Hummingbird
 
-/// `GET /v1/ledger/head`: the audit ledger's latest sequence and hash.
+/// `GET /v1/ledger/head` and `GET /v1/ledger/proof`: the audit ledger's head (latest sequence
+/// and hash, RFC 6962 tree size and root) and inclusion proofs.
 ///
-/// A partner keeps the head (and the ledger entry of each of its batch receipts); later the
-/// operator's `clearinghouse audit verify --receipt SEQ:HASH` shows the ledger still holds
-/// them, so a rewritten ledger cannot pass unnoticed. It reveals only a count of state changes.
+/// A partner keeps heads and the ledger entry of each of its batch receipts; with a proof it
+/// checks on its own that its entry is in the tree, and the operator's `clearinghouse audit
+/// verify --receipt SEQ:HASH` shows the ledger still holds it, so a rewritten ledger cannot
+/// pass unnoticed. It reveals only entry hashes and a count of state changes.
 public struct LedgerController: Sendable {
     let store: any ClearinghouseStore
 
@@ -17,8 +19,33 @@ public struct LedgerController: Sendable {
         let routes = RouteCollection(context: AppRequestContext.self)
         routes.get("ledger/head") { _, context in
             _ = try context.requirePartner()
-            let head = try await store.ledgerHead()
-            return try JSONBody.response(LedgerHead(sequence: head.sequence, hash: Hex.encode(head.hash)))
+            let leaves = try await store.ledgerHashes()
+            return try JSONBody.response(
+                LedgerHead(
+                    sequence: Int64(leaves.count), hash: Hex.encode(leaves.last ?? LedgerEntry.genesisHash),
+                    treeSize: leaves.count, root: Hex.encode(MerkleTree.root(leaves))))
+        }
+        routes.get("ledger/proof") { request, context in
+            _ = try context.requirePartner()
+            let leaves = try await store.ledgerHashes()
+            let query = request.uri.queryParameters
+            let size = try query.get("tree_size").map { text -> Int in
+                guard let size = Int(text), (1...leaves.count).contains(size) else {
+                    throw APIError(.badRequest, code: "bad_tree_size", message: "tree_size must be from 1 to \(leaves.count), the current size")
+                }
+                return size
+            } ?? leaves.count
+            guard let text = query.get("sequence"), let sequence = Int(text), (1...size).contains(sequence) else {
+                throw APIError(
+                    .badRequest, code: "bad_sequence",
+                    message: "sequence must be a ledger entry from 1 to \(size) (the ledger_sequence of a batch answer)")
+            }
+            let tree = leaves.prefix(size)
+            return try JSONBody.response(
+                LedgerProof(
+                    sequence: sequence, treeSize: size, entryHash: Hex.encode(leaves[sequence - 1]),
+                    root: Hex.encode(MerkleTree.root(tree)),
+                    auditPath: MerkleTree.inclusionProof(index: sequence - 1, leaves: tree).map { Hex.encode($0) }))
         }
         return routes
     }
@@ -27,4 +54,27 @@ public struct LedgerController: Sendable {
 struct LedgerHead: Encodable {
     let sequence: Int64
     let hash: String
+    let treeSize: Int
+    let root: String
+
+    enum CodingKeys: String, CodingKey {
+        case sequence, hash, root
+        case treeSize = "tree_size"
+    }
+}
+
+/// An RFC 6962 inclusion proof of one entry in the tree of `tree_size` entries.
+struct LedgerProof: Encodable {
+    let sequence: Int
+    let treeSize: Int
+    let entryHash: String
+    let root: String
+    let auditPath: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case sequence, root
+        case treeSize = "tree_size"
+        case entryHash = "entry_hash"
+        case auditPath = "audit_path"
+    }
 }

@@ -59,6 +59,20 @@ struct AuditLedgerTests {
             #expect(head.int("sequence") == 5)
             #expect(head.json["hash"] as? String == revocation.json["ledger_hash"] as? String)
             #expect(try await client.execute(uri: "/v1/ledger/head", method: .get).status == .unauthorized)
+            // The partner checks on its own that its revocation's entry is in the tree.
+            let proof = try await client.execute(
+                uri: "/v1/ledger/proof?sequence=5", method: .get, headers: [.authorization: "Bearer \(acme)"])
+            let path = try #require(proof.json["audit_path"] as? [String]).compactMap(Hex.decode)
+            let root = try #require(Hex.decode(head.json["root"] as? String ?? ""))
+            let entryHash = try #require(Hex.decode(revocation.json["ledger_hash"] as? String ?? ""))
+            #expect(head.int("tree_size") == 5 && proof.json["root"] as? String == head.json["root"] as? String)
+            #expect(MerkleTree.verifyInclusion(leaf: entryHash, index: 4, treeSize: 5, proof: path, root: root))
+            let earlier = try await client.execute(
+                uri: "/v1/ledger/proof?sequence=3&tree_size=4", method: .get, headers: [.authorization: "Bearer \(acme)"])
+            #expect(earlier.int("tree_size") == 4)
+            let badProof = try await client.execute(
+                uri: "/v1/ledger/proof?sequence=9", method: .get, headers: [.authorization: "Bearer \(acme)"])
+            #expect(badProof.status == .badRequest && badProof.errorCode == "bad_sequence")
 
             try await daemon.runtime.store.rotateKey(partner: PartnerID("globex")!, key: APIKey.generate(), at: WallClock.nowMilliseconds())
             try await daemon.runtime.store.disablePartner(PartnerID("globex")!, at: WallClock.nowMilliseconds())

@@ -45,6 +45,8 @@ public protocol ClearinghouseStore: Sendable {
 
     /// The latest ledger entry's sequence and hash (0 and zeros before the first).
     func ledgerHead() async throws -> (sequence: Int64, hash: [UInt8])
+    /// Every ledger entry's hash, in sequence order: the leaves of the ledger's Merkle tree.
+    func ledgerHashes() async throws -> [[UInt8]]
     /// Ledger entries matching `filter`, oldest first.
     func ledgerEntries(_ filter: LedgerFilter) async throws -> [LedgerEntry]
     /// Recomputes the whole chain, checks it against the recorded head and the given receipts.
