@@ -70,9 +70,10 @@ extension ConsentCommand {
             switch format {
             case .json: try printJSON(history)
             case .text:
-                print("consent history at \(history.partner): \(history.events.count) events; "
+                print("consent history at \(history.partner): \(history.events.count) ended or superseded, "
+                    + "\(history.current == nil ? "none" : "one") current; "
                     + "live consent now: \(history.liveConsent ? "yes" : "no"); signals stored: \(history.signals)")
-                for event in history.events {
+                for event in history.events + (history.current.map { [$0] } ?? []) {
                     var line = "  \(event.at)  \(event.event)"
                     if let purposes = event.purposes { line += "  purposes \(purposes.joined(separator: ";"))" }
                     if let granted = event.grantedAt { line += "  granted \(granted)" }

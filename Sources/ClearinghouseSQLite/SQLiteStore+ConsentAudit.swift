@@ -110,6 +110,20 @@ extension SQLiteStore {
             let personID = try Int64.fetchOne(db, sql: "SELECT id FROM person WHERE key = ?", arguments: [Data(personKey)])
             var live = false
             var signals = 0
+            var current: ConsentHistory.Event?
+            if let personID,
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT c.purposes, c.granted_at, c.expires_at, c.proof, b.created_at FROM consent c
+                        JOIN batch b ON b.id = c.batch_id WHERE c.partner_id = ? AND c.person_id = ?
+                        """, arguments: [partnerID, personID])
+            {
+                current = ConsentHistory.Event(
+                    event: "current", at: RFC3339.format(milliseconds: row[4]),
+                    purposes: Purpose.decode(mask: UInt32(row[0] as Int64)).map(\.rawValue),
+                    grantedAt: time(row[1]), expiresAt: time(row[2]), proof: row[3])
+            }
             if let personID {
                 live = try Bool.fetchOne(
                     db,
@@ -120,7 +134,7 @@ extension SQLiteStore {
                 signals = try Int.fetchOne(
                     db, sql: "SELECT COUNT(*) FROM signal WHERE partner_id = ? AND person_id = ?", arguments: [partnerID, personID]) ?? 0
             }
-            return ConsentHistory(partner: partner, events: events, liveConsent: live, signals: signals)
+            return ConsentHistory(partner: partner, events: events, current: current, liveConsent: live, signals: signals)
         }
     }
 }

@@ -206,9 +206,7 @@ struct BatchWriter {
                     expiresAt: consent.expiresAt, proof: consent.proof)
                 return
             }
-            try history?.record(
-                earlier == nil ? .granted : .replaced, personKey: consent.personKey, purposes: Int64(consent.purposes),
-                grantedAt: consent.grantedAt, expiresAt: consent.expiresAt, proof: consent.proof)
+            if earlier != nil { try history?.recordEnding(.replaced, personKey: consent.personKey, personID: personID!) }
             upsert.reset()
             upsert.bind(1, partner.rowID)
             upsert.bind(2, personID!)
@@ -262,6 +260,7 @@ struct BatchWriter {
                 notFound += 1
                 return
             }
+            try history?.recordEnding(.revoked, personKey: revocation.personKey, personID: personID)
             deleteConsent.reset()
             deleteConsent.bind(1, partner.rowID)
             deleteConsent.bind(2, personID)
@@ -277,7 +276,6 @@ struct BatchWriter {
             try deleteOrphan.run()
             if consentErased > 0 {
                 revoked += 1
-                try history?.record(.revoked, personKey: revocation.personKey)
                 if let pseudonymizer {
                     let pseudonym = pseudonymizer.pseudonym(of: revocation.personKey)
                     try pseudonym.withUnsafeBytes { bytes in

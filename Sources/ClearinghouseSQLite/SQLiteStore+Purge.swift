@@ -11,7 +11,7 @@ extension SQLiteStore {
             for row in try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT c.partner_id, p.key, c.purposes, c.granted_at, c.expires_at FROM consent c
+                    SELECT c.partner_id, p.key, c.person_id FROM consent c
                     JOIN person p ON p.id = c.person_id WHERE c.expires_at IS NOT NULL AND c.expires_at <= ?
                     """, arguments: [now])
             {
@@ -23,7 +23,7 @@ extension SQLiteStore {
                 let key: Data = row[1]
                 let recorder = recorders[partnerID]
                 try key.withUnsafeBytes { bytes in
-                    try recorder?.record(.expired, personKey: bytes, purposes: row[2], grantedAt: row[3], expiresAt: row[4])
+                    try recorder?.recordEnding(.expired, personKey: bytes, personID: row[2])
                 }
             }
             try db.execute(

@@ -117,14 +117,20 @@ struct ConsentAuditTests {
             ])
             #expect(cli.status == 0)
             let history = try JSONDecoder().decode(ConsentHistory.self, from: Data(cli.output.utf8))
-            #expect(history.events.map(\.event) == ["granted", "replaced", "superseded", "revoked"])
-            #expect(history.events.compactMap(\.proof) == ["cmp-gus-1", "cmp-gus-2", "cmp-gus-late"])
-            #expect(!history.liveConsent && history.signals == 0)
+            // The first consent was replaced, a late older line superseded, the second revoked.
+            #expect(history.events.map(\.event) == ["replaced", "superseded", "revoked"])
+            #expect(history.events.compactMap(\.proof) == ["cmp-gus-1", "cmp-gus-late", "cmp-gus-2"])
+            #expect(history.events.compactMap(\.grantedAt) == ["2026-01-01T00:00:00.000Z", "2026-02-01T00:00:00.000Z", "2026-03-01T00:00:00.000Z"])
+            #expect(history.current == nil && !history.liveConsent && history.signals == 0)
             #expect(!cli.output.contains("cmp-hal") && !cli.output.contains(Lines.token("gus")))
             let other = try await DaemonProcess.admin([
                 "consent", "lookup", "--partner", "globex", "--token", Lines.token("gus"), "--kid", "k1", "--data-dir", daemon.directory,
             ])
-            #expect(other.status == 0 && other.output.contains("0 events"))
+            #expect(other.status == 0 && other.output.contains("0 ended or superseded, none current"))
+            let hal = try await DaemonProcess.admin([
+                "consent", "lookup", "--partner", "acme", "--token", Lines.token("hal"), "--kid", "k1", "--data-dir", daemon.directory,
+            ])
+            #expect(hal.output.contains("current") && hal.output.contains("proof cmp-hal") && !hal.output.contains("cmp-gus"))
         }
     }
 
