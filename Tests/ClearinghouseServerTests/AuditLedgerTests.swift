@@ -90,6 +90,19 @@ struct AuditLedgerTests {
 
             let verification = try await daemon.runtime.store.verifyLedger(receipts: [])
             #expect(verification.finding == nil && verification.verified == 8)
+
+            // audit log filters by action, partner and time.
+            func logged(_ arguments: [String]) async throws -> [[String: Any]] {
+                let result = try await DaemonProcess.admin(["audit", "log", "--data-dir", daemon.directory, "--format", "json"] + arguments)
+                #expect(result.status == 0)
+                return (try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]]) ?? []
+            }
+            let revocations = try await logged(["--action", "batch.revocations"])
+            #expect(revocations.count == 1 && revocations[0]["partner"] as? String == "acme" && revocations[0]["sequence"] as? Int == 5)
+            #expect(try await logged(["--partner", "globex"]).map { $0["action"] as? String ?? "" }
+                == ["partner.added", "partner.key_rotated", "partner.disabled"])
+            #expect(try await logged(["--since", "2099-01-01T00:00:00Z"]).isEmpty)
+            #expect(try await logged([]).count == 8)
         }
     }
 
