@@ -6,8 +6,8 @@ extension SQLiteStore {
     public func readReleaseSignals<Sink: PersonSignalSink & Sendable>(
         at now: Int64, parts: Int, concurrency: Int, makeSink: @escaping @Sendable (ReleaseCatalog) -> Sink
     ) async throws -> (catalog: ReleaseCatalog, sinks: [Sink]) {
-        // Several readers see one snapshot only if no batch committed between their starts;
-        // each reader checks the batch high-water mark, and a mismatch means read again.
+        // Several readers see one snapshot only if nothing committed between their starts;
+        // each reader checks the ledger's high-water mark, and a mismatch means read again.
         if parts > 1 {
             for _ in 0..<2 {
                 let plan = try await writer.read { db in try ReleaseScanPlan(db, now: now, parts: parts) }
@@ -19,8 +19,8 @@ extension SQLiteStore {
                         guard let (range, sink) = pending.popLast() else { return }
                         group.addTask {
                             try await writer.read { db in
-                                let mark = try ReleaseScanPlan.batchMark(db)
-                                if mark == plan.batchMark { try plan.scan(db, persons: range, into: sink) }
+                                let mark = try ReleaseScanPlan.ledgerMark(db)
+                                if mark == plan.ledgerMark { try plan.scan(db, persons: range, into: sink) }
                                 return mark
                             }
                         }
@@ -32,7 +32,7 @@ extension SQLiteStore {
                     }
                     return marks
                 }
-                if marks.allSatisfy({ $0 == plan.batchMark }) { return (plan.catalog, sinks) }
+                if marks.allSatisfy({ $0 == plan.ledgerMark }) { return (plan.catalog, sinks) }
                 logger.info("a batch committed while a release was reading; reading again")
             }
         }
@@ -53,16 +53,16 @@ struct ReleaseScanPlan: Sendable {
     let partnerOfCategory: [Int64]
     let expired: Set<UInt64>
     let ranges: [Range<Int64>]
-    let batchMark: Int64
+    let ledgerMark: Int64
 
-    /// The id of the latest batch: every change to consents and signals writes one (in the same
-    /// transaction), so two readers with the same mark see the same consents and signals.
-    static func batchMark(_ db: Database) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM batch") ?? 0
+    /// The latest audit ledger entry: every change to consents and signals (batches, purges)
+    /// writes one in its own transaction, so two readers with the same mark see the same data.
+    static func ledgerMark(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) FROM ledger") ?? 0
     }
 
     init(_ db: Database, now: Int64, parts: Int) throws {
-        batchMark = try Self.batchMark(db)
+        ledgerMark = try Self.ledgerMark(db)
         let partners = try Row.fetchAll(db, sql: "SELECT id, slug FROM partner ORDER BY id")
         var partnerIndex: [Int64: Int] = [:]
         for (index, row) in partners.enumerated() { partnerIndex[row[0]] = index }
