@@ -58,6 +58,7 @@ func releaseServices(_ runtime: DaemonRuntime, logger: Logger) -> [any Service] 
 public func buildRouter(_ runtime: DaemonRuntime) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.addRoutes(HealthController(store: runtime.store).routes)
+    router.addRoutes(OpenAPIController().routes)
     router.group("v1")
         .add(middleware: PartnerAuthenticator(store: runtime.store))
         .addRoutes(IngestController(store: runtime.store, deriver: runtime.deriver, settings: runtime.settings).routes)

@@ -1,0 +1,40 @@
+import ClearinghouseServer
+import Foundation
+import HummingbirdTesting
+import Testing
+
+@Suite("OpenAPI contract")
+struct OpenAPITests {
+    static let specPath = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Sources/ClearinghouseServer/Resources/openapi.json").path
+
+    @Test("the description lists exactly the router's paths and methods, and is served at /openapi.json")
+    func specMatchesRoutes() async throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Self.specPath))
+        let spec = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(spec["openapi"] as? String == "3.1.0")
+        let paths = try #require(spec["paths"] as? [String: [String: Any]])
+        let documented = Set(paths.flatMap { path, operations in operations.keys.map { "\($0.uppercased()) \(path)" } })
+        try await TestDaemon.run { client, daemon in
+            let router = buildRouter(daemon.runtime)
+            let routed = Set(router.routes.map { route -> String in
+                let path = "\(route.path)".split(separator: "/").map { part in
+                    part.hasPrefix(":") ? "{\(part.dropFirst())}" : String(part)
+                }.joined(separator: "/")
+                return "\(route.method) /\(path)"
+            })
+            #expect(routed == documented, "routes without a description: \(routed.subtracting(documented)); described but not routed: \(documented.subtracting(routed))")
+
+            let served = try await client.execute(uri: "/openapi.json", method: .get)
+            #expect(served.status == .ok)
+            #expect(Data(buffer: served.body) == data)
+        }
+        // Every $ref points at a schema that exists.
+        let text = String(decoding: data, as: UTF8.self)
+        let schemas = try #require((spec["components"] as? [String: Any])?["schemas"] as? [String: Any])
+        for match in text.matches(of: /"#\/components\/schemas\/([A-Za-z]+)"/) {
+            #expect(schemas[String(match.1)] != nil, "missing schema \(match.1)")
+        }
+    }
+}
