@@ -1,8 +1,9 @@
 /// Computes and stores one release: check the budget, read one snapshot, count, guard, store.
 ///
 /// Used by `clearinghouse release now` and by the daemon's scheduled releases. Storage streams
-/// persons into one accumulator per worker, each on the database reader's own thread (never
-/// on the Swift concurrency pool that serves requests); the counts are merged, guarded, stored.
+/// the persons of each person range into that range's accumulator, `workers` ranges at a time,
+/// each on a database reader's own thread (never on the Swift concurrency pool that serves
+/// requests); the counts are merged, guarded and stored.
 public struct ReleaseService: Sendable {
     public let store: any ClearinghouseStore
     public let settings: PrivacySettings
