@@ -64,6 +64,8 @@ public func buildRouter(_ runtime: DaemonRuntime) -> Router<AppRequestContext> {
         .addRoutes(IngestController(store: runtime.store, deriver: runtime.deriver, settings: runtime.settings).routes)
         .addRoutes(ReleaseController(store: runtime.store).routes)
         .addRoutes(LedgerController(store: runtime.store).routes)
+    router.add(
+        middleware: UnroutedRequestMiddleware(routes: router.routes.map { (path: "\($0.path)", method: $0.method.rawValue) }))
     return router
 }
 

@@ -1,5 +1,6 @@
 import ClearinghouseServer
 import Foundation
+import HTTPTypes
 import HummingbirdTesting
 import Testing
 
@@ -35,6 +36,25 @@ struct OpenAPITests {
         let schemas = try #require((spec["components"] as? [String: Any])?["schemas"] as? [String: Any])
         for match in text.matches(of: /"#\/components\/schemas\/([A-Za-z]+)"/) {
             #expect(schemas[String(match.1)] != nil, "missing schema \(match.1)")
+        }
+    }
+
+    @Test("a known path with another method is 405 with Allow; an unknown path is 404, both in the error shape")
+    func unroutedRequests() async throws {
+        try await TestDaemon.run { client, daemon in
+            let key = daemon.keys["acme"]!
+            for (method, path, allow) in [
+                (HTTPRequest.Method.get, "/v1/signals", "POST"), (.delete, "/v1/releases/latest/affinities", "GET"),
+                (.put, "/healthz", "GET"), (HTTPRequest.Method(rawValue: "TRACE")!, "/v1/consents", "POST"),
+            ] {
+                let response = try await client.execute(uri: path, method: method, headers: [.authorization: "Bearer \(key)"])
+                #expect(response.status == .methodNotAllowed, "\(method) \(path)")
+                #expect(response.headers[.allow] == allow && response.errorCode == "method_not_allowed")
+            }
+            let missing = try await client.execute(uri: "/v2/nothing", method: .get)
+            #expect(missing.status == .notFound && missing.errorCode == "not_found")
+            // Routed requests are untouched.
+            #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok)
         }
     }
 }
