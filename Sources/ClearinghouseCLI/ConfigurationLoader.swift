@@ -83,15 +83,11 @@ public enum ConfigurationLoader {
             throw Problem(
                 description: "privacy.epsilon (\(privacy.epsilon)) is more than privacy.budget_epsilon (\(budget.epsilonPerPeriod)); no release could ever be made")
         }
-        let every: Int?
-        switch ReleaseInterval.parse(text("release.every")) {
-        case .success(let seconds): every = seconds
-        case .failure(let error): throw Problem(description: "setting 'release.every' \(error)")
-        }
-        let purgeEvery: Int?
-        switch ReleaseInterval.parse(text("retention.every")) {
-        case .success(let seconds): purgeEvery = seconds
-        case .failure(let error): throw Problem(description: "setting 'retention.every' \(error)")
+        func interval(_ key: String) throws -> Int? {
+            switch ReleaseInterval.parse(text(key)) {
+            case .success(let seconds): return seconds
+            case .failure(let error): throw Problem(description: "setting '\(key)' \(error)")
+            }
         }
         return ServerSettings(
             host: text("server.host"),
@@ -102,9 +98,9 @@ public enum ConfigurationLoader {
             logLevel: Logger.Level(rawValue: text("log.level")) ?? .info,
             privacy: privacy,
             budget: budget,
-            releaseEverySeconds: every,
+            releaseEverySeconds: try interval("release.every"),
             signalRetentionDays: integer("retention.signal_days"),
-            purgeEverySeconds: purgeEvery)
+            purgeEverySeconds: try interval("retention.every"))
     }
 
     /// Checks a value against its setting's kind; returns a problem text or `nil`.

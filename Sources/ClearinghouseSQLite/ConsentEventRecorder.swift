@@ -56,16 +56,9 @@ struct ConsentEventRecorder {
     /// Copies the partner's current consent for `personID` into the history, as ended by `event`
     /// now. Call before the consent row changes.
     func recordEnding(_ event: Event, personKey: UnsafeRawBufferPointer, personID: Int64) throws {
-        let pseudonym = pseudonymizer.pseudonym(of: personKey)
-        let name = event.name
-        try pseudonym.withUnsafeBytes { pseudonymBytes in
-            copyCurrent.reset()
-            copyCurrent.bind(1, partnerID)
-            copyCurrent.bind(2, blob: pseudonymBytes)
-            copyCurrent.bind(3, textOrNull: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        try run(copyCurrent, event, personKey: personKey) {
             copyCurrent.bind(4, now)
             copyCurrent.bind(5, personID)
-            try copyCurrent.run()
         }
     }
 
@@ -74,20 +67,29 @@ struct ConsentEventRecorder {
         _ event: Event, personKey: UnsafeRawBufferPointer, purposes: Int64? = nil, grantedAt: Int64? = nil,
         expiresAt: Int64? = nil, proof: UnsafeRawBufferPointer? = nil
     ) throws {
-        let pseudonym = pseudonymizer.pseudonym(of: personKey)
-        let name = event.name
-        try pseudonym.withUnsafeBytes { pseudonymBytes in
-            insert.reset()
-            insert.bind(1, partnerID)
-            insert.bind(2, blob: pseudonymBytes)
-            insert.bind(3, textOrNull: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        try run(insert, event, personKey: personKey) {
             insert.bind(4, purposes)
             insert.bind(5, grantedAt)
             insert.bind(6, expiresAt)
             insert.bind(7, textOrNull: proof ?? UnsafeRawBufferPointer(start: nil, count: 0))
             insert.bind(8, batchID)
             insert.bind(9, now)
-            try insert.run()
+        }
+    }
+
+    /// Binds what both statements share (partner ?1, pseudonym ?2, event ?3), then the rest, and runs.
+    private func run(
+        _ statement: RawStatement, _ event: Event, personKey: UnsafeRawBufferPointer, bindRest: () -> Void
+    ) throws {
+        let pseudonym = pseudonymizer.pseudonym(of: personKey)
+        let name = event.name
+        try pseudonym.withUnsafeBytes { pseudonymBytes in
+            statement.reset()
+            statement.bind(1, partnerID)
+            statement.bind(2, blob: pseudonymBytes)
+            statement.bind(3, textOrNull: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            bindRest()
+            try statement.run()
         }
     }
 }

@@ -38,14 +38,13 @@ extension SQLiteStore {
                 let revocations = try Row.fetchOne(
                     db, sql: "SELECT COUNT(*), MIN(at), MAX(at) FROM revocation WHERE partner_id = ? AND at <= ?",
                     arguments: [id, asOf])
-                func time(_ value: Int64?) -> String? { value.map { RFC3339.format(milliseconds: $0) } }
                 audits.append(
                     PartnerConsentAudit(
                         partner: row[1], status: row[2],
                         liveByPurpose: [Purpose.affinity.rawValue: consent?[0] ?? 0],
                         expired: consent?[1] ?? 0,
-                        revoked: revocations?[0] ?? 0, firstErasureAt: time(revocations?[1]), lastErasureAt: time(revocations?[2]),
-                        liveWithoutProof: consent?[2] ?? 0, oldestGrant: time(consent?[3]), newestGrant: time(consent?[4]),
+                        revoked: revocations?[0] ?? 0, firstErasureAt: Self.time(revocations?[1]), lastErasureAt: Self.time(revocations?[2]),
+                        liveWithoutProof: consent?[2] ?? 0, oldestGrant: Self.time(consent?[3]), newestGrant: Self.time(consent?[4]),
                         signals: signals?[0] ?? 0, signalsWithoutConsent: signals?[1] ?? 0, signalsAwaitingPurge: signals?[2] ?? 0,
                         revocationsNotErased: notErased.counts[id] ?? 0,
                         extraProblems: notErased.verifiable
@@ -94,7 +93,6 @@ extension SQLiteStore {
             guard let partnerID = try Int64.fetchOne(db, sql: "SELECT id FROM partner WHERE slug = ?", arguments: [partner]) else {
                 throw StoreError.partnerNotFound(partner)
             }
-            func time(_ value: Int64?) -> String? { value.map { RFC3339.format(milliseconds: $0) } }
             let events = try Row.fetchAll(
                 db,
                 sql: """
@@ -105,7 +103,7 @@ extension SQLiteStore {
                 ConsentHistory.Event(
                     event: row[0], at: RFC3339.format(milliseconds: row[1]),
                     purposes: (row[2] as Int64?).map { Purpose.decode(mask: UInt32($0)).map(\.rawValue) },
-                    grantedAt: time(row[3]), expiresAt: time(row[4]), proof: row[5])
+                    grantedAt: Self.time(row[3]), expiresAt: Self.time(row[4]), proof: row[5])
             }
             let personID = try Int64.fetchOne(db, sql: "SELECT id FROM person WHERE key = ?", arguments: [Data(personKey)])
             var live = false
@@ -122,7 +120,7 @@ extension SQLiteStore {
                 current = ConsentHistory.Event(
                     event: "current", at: RFC3339.format(milliseconds: row[4]),
                     purposes: Purpose.decode(mask: UInt32(row[0] as Int64)).map(\.rawValue),
-                    grantedAt: time(row[1]), expiresAt: time(row[2]), proof: row[3])
+                    grantedAt: Self.time(row[1]), expiresAt: Self.time(row[2]), proof: row[3])
             }
             if let personID {
                 live = try Bool.fetchOne(
@@ -136,5 +134,12 @@ extension SQLiteStore {
             }
             return ConsentHistory(partner: partner, events: events, current: current, liveConsent: live, signals: signals)
         }
+    }
+}
+
+extension SQLiteStore {
+    /// An optional stored time (milliseconds) as RFC 3339.
+    fileprivate static func time(_ value: Int64?) -> String? {
+        value.map { RFC3339.format(milliseconds: $0) }
     }
 }

@@ -242,11 +242,7 @@ struct BatchWriter {
 
     func writeRevocations(_ batch: DecodedBatch, into receipt: inout BatchReceipt) throws {
         let findPerson = try RawStatement(db, sql: "SELECT id FROM person WHERE key = ?1")
-        let deleteConsent = try RawStatement(db, sql: "DELETE FROM consent WHERE partner_id = ?1 AND person_id = ?2")
-        let eraseSignals = try RawStatement(db, sql: "DELETE FROM signal WHERE person_id = ?1 AND partner_id = ?2")
-        // Once no partner holds consent for a person, the person key itself goes.
-        let deleteOrphan = try RawStatement(
-            db, sql: "DELETE FROM person WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM consent WHERE person_id = ?1)")
+        let eraser = try ConsentEraser(db)
         let record = try RawStatement(
             db, sql: "INSERT INTO revocation (partner_id, pseudonym, batch_id, at) VALUES (?1, ?2, ?3, ?4)")
         let history = try ConsentEventRecorder(db, pseudonymizer: pseudonymizer, partnerID: partner.rowID, batchID: batchID, now: now)
@@ -261,20 +257,9 @@ struct BatchWriter {
                 return
             }
             try history?.recordEnding(.revoked, personKey: revocation.personKey, personID: personID)
-            deleteConsent.reset()
-            deleteConsent.bind(1, partner.rowID)
-            deleteConsent.bind(2, personID)
-            try deleteConsent.run()
-            let consentErased = deleteConsent.changes
-            eraseSignals.reset()
-            eraseSignals.bind(1, personID)
-            eraseSignals.bind(2, partner.rowID)
-            try eraseSignals.run()
-            erased += eraseSignals.changes
-            deleteOrphan.reset()
-            deleteOrphan.bind(1, personID)
-            try deleteOrphan.run()
-            if consentErased > 0 {
+            let erasure = try eraser.erase(partner: partner.rowID, person: personID)
+            erased += erasure.signals
+            if erasure.consents > 0 {
                 revoked += 1
                 if let pseudonymizer {
                     let pseudonym = pseudonymizer.pseudonym(of: revocation.personKey)

@@ -3,15 +3,6 @@ import Foundation
 import GRDB
 
 extension SQLiteStore {
-    public func ledgerHead() async throws -> (sequence: Int64, hash: [UInt8]) {
-        try await writer.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT sequence, hash FROM ledger ORDER BY sequence DESC LIMIT 1") else {
-                return (0, LedgerEntry.genesisHash)
-            }
-            return (row[0], Array(row[1] as Data))
-        }
-    }
-
     public func ledgerHashes() async throws -> [[UInt8]] {
         try await writer.read { db in
             try Data.fetchAll(db, sql: "SELECT hash FROM ledger ORDER BY sequence").map { Array($0) }

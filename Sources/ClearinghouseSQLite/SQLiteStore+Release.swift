@@ -1,7 +1,6 @@
 import ClearinghouseCore
 import Foundation
 import GRDB
-import GRDBSQLite
 
 extension SQLiteStore {
     public func spentRho(period: String) async throws -> Double {

@@ -1,8 +1,7 @@
-/// The live-consented signals a release reads, as three parallel columns.
+/// Signals held in memory as three parallel columns, for `AffinityCounter`.
 ///
-/// Storage fills it in one read transaction (one consistent snapshot); the affinity counter
-/// reads it without knowing where it came from. Persons are small dense integers (storage row
-/// ids), never person keys: nothing here could be joined to a token.
+/// Tests and tools build consortia this way; the daemon's releases stream persons from storage
+/// into `AffinityAccumulator` instead. Persons are small dense integers, never person keys.
 public struct SignalColumns: Sendable {
     /// Person index per signal, in `0..<personCount`.
     public var person: [Int32] = []
@@ -15,21 +14,7 @@ public struct SignalColumns: Sendable {
 
     public init() {}
 
-    public init(person: [Int32], item: [Int32], weight: [Double], personCount: Int) {
-        precondition(person.count == item.count && item.count == weight.count)
-        self.person = person
-        self.item = item
-        self.weight = weight
-        self.personCount = personCount
-    }
-
     public var count: Int { person.count }
-
-    public mutating func reserveCapacity(_ capacity: Int) {
-        person.reserveCapacity(capacity)
-        item.reserveCapacity(capacity)
-        weight.reserveCapacity(capacity)
-    }
 
     public mutating func append(person: Int32, item: Int32, weight: Double) {
         self.person.append(person)

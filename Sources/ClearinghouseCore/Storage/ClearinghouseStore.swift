@@ -43,8 +43,6 @@ public protocol ClearinghouseStore: Sendable {
     /// The released pairs of a release.
     func releasedTable(id: Int64) async throws -> ReleasedTable?
 
-    /// The latest ledger entry's sequence and hash (0 and zeros before the first).
-    func ledgerHead() async throws -> (sequence: Int64, hash: [UInt8])
     /// Every ledger entry's hash, in sequence order: the leaves of the ledger's Merkle tree.
     func ledgerHashes() async throws -> [[UInt8]]
     /// Ledger entries matching `filter`, oldest first.
