@@ -89,6 +89,11 @@ public enum ConfigurationLoader {
             case .failure(let error): throw Problem(description: "setting '\(key)' \(error)")
             }
         }
+        let tokenProfiles: PinnedProfiles
+        switch PinnedProfiles.parse(text("ingest.token_profiles"), required: boolean("ingest.require_token_profile")) {
+        case .success(let pinned): tokenProfiles = pinned
+        case .failure(let problem): throw Problem(description: "setting 'ingest.token_profiles': \(problem.message)")
+        }
         return ServerSettings(
             host: text("server.host"),
             port: integer("server.port"),
@@ -100,7 +105,8 @@ public enum ConfigurationLoader {
             budget: budget,
             releaseEverySeconds: try interval("release.every"),
             signalRetentionDays: integer("retention.signal_days"),
-            purgeEverySeconds: try interval("retention.every"))
+            purgeEverySeconds: try interval("retention.every"),
+            tokenProfiles: tokenProfiles)
     }
 
     /// Checks a value against its setting's kind; returns a problem text or `nil`.

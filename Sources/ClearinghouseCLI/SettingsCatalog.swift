@@ -76,6 +76,12 @@ public enum SettingsCatalog {
             key: "ingest.future_tolerance_seconds", kind: .integer(0...86_400), defaultValue: "300",
             summary: "How far in the future granted_at and observed_at may lie (clock skew)."),
         Setting(
+            key: "ingest.token_profiles", kind: .text, defaultValue: "email-v1,phone-e164-v1",
+            summary: "The normalization profile the consortium pins per identifier type; an upload whose Token-Profile header names another is refused (400)."),
+        Setting(
+            key: "ingest.require_token_profile", kind: .boolean, defaultValue: "false",
+            summary: "Refuse uploads without a Token-Profile header (the reference upload client always sends one)."),
+        Setting(
             key: "privacy.k", kind: .integer(PrivacySettings.minimumK...1_000_000), defaultValue: "50",
             summary: "A count is released only if at least k distinct persons make it up; never below 10."),
         Setting(

@@ -30,6 +30,7 @@ public struct IngestController: Sendable {
 
     static let idempotencyKeyHeader = HTTPField.Name("Idempotency-Key")!
     static let replayedHeader = HTTPField.Name("Idempotent-Replayed")!
+    static let tokenProfileHeader = HTTPField.Name("Token-Profile")!
 
     func ingest(_ kind: BatchKind, _ request: Request, _ context: AppRequestContext) async throws -> Response {
         let partner = try context.requirePartner()
@@ -37,6 +38,12 @@ public struct IngestController: Sendable {
         let format = try RequestHeaders.bodyFormat(request.headers[.contentType])
         let gzip = try RequestHeaders.isGzip(request.headers[.contentEncoding])
         let idempotencyKey = try RequestHeaders.idempotencyKey(request.headers[Self.idempotencyKeyHeader])
+        let tokenProfile = request.headers[Self.tokenProfileHeader]
+        if let problem = settings.tokenProfiles.problem(withDeclared: tokenProfile) {
+            IngestMetrics.batch(kind: kind, result: "rejected")
+            context.logger.notice("batch rejected", metadata: ["batch.kind": "\(kind.rawValue)", "error.code": "\(problem.code)"])
+            throw APIError(.badRequest, code: problem.code, message: problem.message + "; nothing was stored")
+        }
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > settings.limits.maxBodyBytes {
             throw rejection(.bodyTooLarge(limit: settings.limits.maxBodyBytes), kind: kind, bodyRead: false, context)
         }
@@ -85,7 +92,7 @@ public struct IngestController: Sendable {
             metadata: [
                 "batch.id": "\(receipt.batchID)", "batch.kind": "\(kind.rawValue)", "batch.received": "\(receipt.received)",
                 "batch.accepted": "\(receipt.accepted)", "batch.dropped_no_consent": "\(receipt.droppedNoConsent)",
-                "batch.bytes": "\(decoder.rawBytes)",
+                "batch.bytes": "\(decoder.rawBytes)", "batch.token_profile": "\(tokenProfile ?? "none")",
                 "batch.duration_ms": "\((ContinuousClock.now - started).milliseconds)",
             ])
         var headers: HTTPFields = [:]

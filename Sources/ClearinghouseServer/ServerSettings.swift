@@ -28,6 +28,8 @@ public struct ServerSettings: Sendable {
     public var signalRetentionDays: Int
     /// Seconds between scheduled purges; `nil` when the daemon does not schedule them.
     public var purgeEverySeconds: Int?
+    /// The normalization profile pinned per identifier type, checked against each upload's `Token-Profile`.
+    public var tokenProfiles: PinnedProfiles
 
     public init(
         host: String = "127.0.0.1",
@@ -40,7 +42,8 @@ public struct ServerSettings: Sendable {
         budget: PrivacyBudget = PrivacyBudget(),
         releaseEverySeconds: Int? = nil,
         signalRetentionDays: Int = 365,
-        purgeEverySeconds: Int? = nil
+        purgeEverySeconds: Int? = nil,
+        tokenProfiles: PinnedProfiles = PinnedProfiles()
     ) {
         self.host = host
         self.port = port
@@ -53,6 +56,7 @@ public struct ServerSettings: Sendable {
         self.releaseEverySeconds = releaseEverySeconds
         self.signalRetentionDays = signalRetentionDays
         self.purgeEverySeconds = purgeEverySeconds
+        self.tokenProfiles = tokenProfiles
     }
 
     public var databasePath: String { "\(dataDirectory)/clearinghouse.sqlite" }

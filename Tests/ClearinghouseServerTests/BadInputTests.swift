@@ -63,6 +63,7 @@ struct BadRequestCase: Sendable, CustomTestStringConvertible {
         .init("too many lines", body: Lines.body([String](repeating: good, count: 101)), status: .contentTooLarge, code: "too_many_lines"),
         .init("body too large", body: Lines.body([String](repeating: good, count: 200)), status: .contentTooLarge, code: "body_too_large"),
         .init("unknown purpose", path: "/v1/consents", body: Lines.consent("x").replacingOccurrences(of: "affinity", with: "ads"), line: 1, field: "purposes"),
+        .init("unknown token profile", headers: ["Token-Profile": "email-v2"], body: good, code: "unknown_token_profile"),
         .init("revocation with extra field", path: "/v1/revocations", body: Lines.signal("x", "tents"), line: 1, field: "category"),
     ]
 }
@@ -99,6 +100,26 @@ struct BadInputTests {
             // Nothing stored: no new batch, no signal.
             #expect(try daemon.count("SELECT COUNT(*) FROM batch") == batchesBefore)
             #expect(try daemon.count("SELECT COUNT(*) FROM signal") == 0)
+            #expect(try daemon.count("SELECT COUNT(*) FROM consent") == 1)
+        }
+    }
+
+    @Test("an upload made with a profile the consortium does not pin, or naming none when one is required, is refused before it is read")
+    func tokenProfileMismatch() async throws {
+        let emailOnly = try PinnedProfiles.parse("email-v1", required: true).get()
+        try await TestDaemon.run(tokenProfiles: emailOnly) { client, daemon in
+            let acme = daemon.keys["acme"]!
+            let consent = Lines.body([Lines.consent("profile-person")])
+            let phone = try await client.upload("/v1/consents", consent, as: acme, headers: [HTTPField.Name("Token-Profile")!: "phone-e164-v1"])
+            #expect(phone.status == .badRequest)
+            #expect(phone.errorCode == "token_profile_mismatch")
+            #expect(phone.text.contains("email-v1"), "the answer names the pinned profile")
+            let none = try await client.upload("/v1/consents", consent, as: acme)
+            #expect(none.errorCode == "token_profile_required")
+            #expect(try daemon.count("SELECT COUNT(*) FROM consent") == 0)
+            #expect(try daemon.count("SELECT COUNT(*) FROM batch") == 0)
+            let email = try await client.upload("/v1/consents", consent, as: acme, headers: [HTTPField.Name("Token-Profile")!: "email-v1"])
+            #expect(email.status == .ok)
             #expect(try daemon.count("SELECT COUNT(*) FROM consent") == 1)
         }
     }

@@ -24,6 +24,7 @@ struct TestDaemon: Sendable {
         limits: IngestLimits = IngestLimits(),
         partners: [String] = ["acme", "globex"],
         releaseEverySeconds: Int? = nil,
+        tokenProfiles: PinnedProfiles = PinnedProfiles(),
         _ body: @Sendable (any TestClientProtocol, TestDaemon) async throws -> Void
     ) async throws {
         let directory = NSTemporaryDirectory() + "clearinghouse-test-" + UUID().uuidString
@@ -35,7 +36,8 @@ struct TestDaemon: Sendable {
         logger.logLevel = .trace
         let settings = ServerSettings(
             host: "127.0.0.1", port: 0, dataDirectory: directory, limits: limits,
-            privacy: PrivacySettings(k: 10, differentialPrivacy: false), releaseEverySeconds: releaseEverySeconds)
+            privacy: PrivacySettings(k: 10, differentialPrivacy: false), releaseEverySeconds: releaseEverySeconds,
+            tokenProfiles: tokenProfiles)
         let runtime = try await DaemonRuntime.open(settings, logger: logger)
         var keys: [String: String] = [:]
         for partner in partners {
