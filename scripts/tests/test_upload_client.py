@@ -1,0 +1,253 @@
+"""Tests of scripts/clearinghouse-upload: the shared vectors, and the client against the real daemon."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from support import CLIENT, ROOT, CRMExport, Daemon, RecordingProxy, load_client  # noqa: E402
+
+client = load_client()
+
+COLUMNS = ["--col-identifier", "customer_email_or_phone", "--col-identifier-type", "id_kind",
+           "--col-category", "product_line", "--col-weight", "score", "--col-observed-at", "seen_at",
+           "--col-granted-at", "optin_at", "--col-expires-at", "optin_until", "--col-proof", "optin_ref",
+           "--col-consent-status", "optin_status"]
+
+
+def write_salt(folder, salt_hex="11" * 32, kid="k-test"):
+    path = os.path.join(folder, "consortium.salt")
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+        json.dump({"format": "clearinghouse-salt-v1", "kid": kid, "salt": salt_hex, "created_at": "x"}, handle)
+    return path
+
+
+def run_client(arguments, key=None, timeout=300):
+    env = dict(os.environ)
+    env.pop("CLEARINGHOUSE_API_KEY", None)
+    if key:
+        env["CLEARINGHOUSE_API_KEY"] = key
+    return subprocess.run([sys.executable, CLIENT, *arguments], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+class VectorTests(unittest.TestCase):
+    def test_shared_vectors(self):
+        with open(os.path.join(ROOT, "spec", "token-vectors.json")) as handle:
+            document = json.load(handle)
+        salt = client.Salt(document["kid"], bytes.fromhex(document["salt_hex"]))
+        for vector in document["vectors"]:
+            with self.subTest(profile=vector["profile"], input=vector["input"]):
+                if "error" in vector:
+                    with self.assertRaises(client.Refused) as refused:
+                        client.normalize(vector["profile"], vector["input"])
+                    self.assertEqual(refused.exception.code, vector["error"])
+                else:
+                    normalized = client.normalize(vector["profile"], vector["input"])
+                    self.assertEqual(normalized, vector["normalized"])
+                    self.assertEqual(salt.token(normalized), vector["token"])
+
+
+class DryRunTests(unittest.TestCase):
+    def test_dry_run_validates_and_hashes_without_sending(self):
+        with tempfile.TemporaryDirectory() as folder:
+            salt = write_salt(folder)
+            export = CRMExport(os.path.join(folder, "crm.csv"), persons=400, invalid_share=0.05, revoked_share=0.05)
+            # Nothing listens on port 9: a dry run must not need the daemon or a key.
+            result = run_client([export.path, "--url", "http://127.0.0.1:9", "--salt-file", salt, "--dry-run",
+                                 "--format", "json", "--progress", "never", *COLUMNS])
+            summary = json.loads(result.stdout)
+            self.assertTrue(summary["dry_run"])
+            self.assertEqual(summary["rows_read"], export.rows)
+            self.assertEqual(summary["rows_refused"], export.invalid_rows)
+            self.assertEqual(summary["persons_revoked"], export.revoked_persons)
+            self.assertEqual(summary["kinds"]["signals"]["lines"], export.expected_signals)
+            self.assertEqual(summary["kinds"]["consents"]["lines"], export.expected_consents)
+            self.assertIn("email-v1 invalid_character", summary["refused_by_reason"])
+            self.assertIn("phone-e164-v1 no_country_code", summary["refused_by_reason"])
+            self.assertFalse(os.path.exists(export.path + ".upload-state"))
+            # More than 5% refused: a data error a scheduler can act on.
+            expected = 65 if export.invalid_rows / export.rows > 0.05 else 0
+            self.assertEqual(result.returncode, expected, result.stderr)
+            for identifier in export.raw_identifiers:
+                self.assertNotIn(identifier, result.stdout + result.stderr)
+
+    def test_missing_column_and_bad_salt_are_configuration_errors(self):
+        with tempfile.TemporaryDirectory() as folder:
+            salt = write_salt(folder)
+            export = CRMExport(os.path.join(folder, "crm.csv"), persons=10)
+            missing = run_client([export.path, "--salt-file", salt, "--dry-run", *COLUMNS, "--col-category", "sku"])
+            self.assertEqual(missing.returncode, 78)
+            self.assertIn("no column 'sku'", missing.stderr)
+            os.chmod(salt, 0o644)
+            loose = run_client([export.path, "--salt-file", salt, "--dry-run", *COLUMNS])
+            self.assertEqual(loose.returncode, 78)
+            self.assertIn("chmod 600", loose.stderr)
+
+
+class DaemonTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = Daemon()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.stop()
+
+    def signal_count(self):
+        return self.daemon.query("SELECT COUNT(*) FROM signal")[0][0]
+
+    def test_100k_rows_killed_midway_then_resumed_store_each_signal_once(self):
+        before_signals = self.signal_count()
+        before_consents = self.daemon.query("SELECT COUNT(*) FROM consent")[0][0]
+        with tempfile.TemporaryDirectory() as folder:
+            salt = write_salt(folder, salt_hex="22" * 32, kid="k-e2e")
+            export = CRMExport(os.path.join(folder, "crm.csv"), persons=20_000, rows_per_person=5, seed=11)
+            self.assertGreaterEqual(export.rows, 100_000)
+            state = os.path.join(folder, "state")
+            # The proxy holds the daemon's answer to the 9th request: the client is killed after the
+            # daemon stored that chunk and before the client heard so.
+            proxy = RecordingProxy(self.daemon.port, hold=(9, 30))
+            arguments = [export.path, "--url", proxy.url, "--salt-file", salt, "--chunk-lines", "4000",
+                         "--state-dir", state, "--progress", "never", "--format", "json", *COLUMNS]
+            env = dict(os.environ, CLEARINGHOUSE_API_KEY=self.daemon.key)
+            first = subprocess.Popen([sys.executable, CLIENT, *arguments], env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            self.assertTrue(proxy.holding.wait(120), "the client reached the 9th chunk")
+            first.send_signal(signal.SIGKILL)
+            first.communicate()
+            proxy.close()
+            with open(os.path.join(state, "state.json")) as handle:
+                done = [c for c in json.load(handle)["chunks"] if c["status"] == "done"]
+            self.assertEqual(len(done), 8, "eight chunks acknowledged before the kill")
+
+            second = run_client(arguments[:2] + [self.daemon.url] + arguments[3:], key=self.daemon.key)
+            self.assertEqual(second.returncode, 0, second.stderr)
+            summary = json.loads(second.stdout)
+            kinds = summary["kinds"]
+            self.assertEqual(sum(k["chunks_already_sent"] for k in kinds.values()), 8)
+            self.assertEqual(sum(k["chunks_replayed"] for k in kinds.values()), 1, "the held chunk is replayed, not stored twice")
+            self.assertEqual(kinds["signals"]["lines"], export.expected_signals)
+            self.assertEqual(kinds["consents"]["lines"], export.expected_consents)
+            self.assertEqual(summary["rows_refused"], export.invalid_rows)
+
+            self.assertEqual(self.signal_count() - before_signals, export.expected_signals)
+            self.assertEqual(self.daemon.query("SELECT COUNT(*) FROM consent")[0][0] - before_consents, export.expected_consents)
+            duplicates = self.daemon.query(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM signal GROUP BY partner_id, person_id, category_id, observed_at HAVING COUNT(*) > 1)")
+            self.assertEqual(duplicates[0][0], 0)
+
+            # A third run of the same export sends nothing.
+            third = run_client(arguments[:2] + [self.daemon.url] + arguments[3:], key=self.daemon.key)
+            self.assertEqual(third.returncode, 0, third.stderr)
+            self.assertEqual(self.signal_count() - before_signals, export.expected_signals)
+            self.assertEqual(sum(k["chunks_already_sent"] for k in json.loads(third.stdout)["kinds"].values()),
+                             sum(k["chunks"] for k in kinds.values()))
+
+    def test_no_raw_identifier_in_any_byte_sent_or_kept(self):
+        with tempfile.TemporaryDirectory() as folder:
+            salt = write_salt(folder, salt_hex="33" * 32, kid="k-capture")
+            export = CRMExport(os.path.join(folder, "crm.csv"), persons=600, seed=5, revoked_share=0.05)
+            proxy = RecordingProxy(self.daemon.port)
+            state = os.path.join(folder, "state")
+            result = run_client([export.path, "--url", proxy.url, "--salt-file", salt, "--chunk-lines", "500",
+                                 "--state-dir", state, "--progress", "always", *COLUMNS], key=self.daemon.key)
+            proxy.close()
+            self.assertEqual(result.returncode, 0, result.stderr)
+            captured = bytes(proxy.captured)
+            bodies = proxy.decoded_bodies()
+            self.assertGreater(len(bodies), 3)
+            self.assertTrue(any(b'"token"' in body for body in bodies), "the capture holds the inflated uploads")
+            kept = b"".join(open(os.path.join(state, name), "rb").read() for name in os.listdir(state))
+            haystacks = [captured.lower(), b"\n".join(bodies).lower(), kept.lower(),
+                         (result.stdout + result.stderr).lower().encode()]
+            client_module = client
+            forms = set()
+            for identifier in export.raw_identifiers:
+                forms.add(identifier.lower())
+                for profile in ("email-v1", "phone-e164-v1"):
+                    try:
+                        forms.add(client_module.normalize(profile, identifier).lower())
+                    except client_module.Refused:
+                        pass
+            for form in forms:
+                needle = form.encode()
+                for haystack in haystacks:
+                    self.assertNotIn(needle, haystack)
+            # Tokens and nothing else identify persons: each body line has a 64-hex token.
+            for body in bodies:
+                for line in body.splitlines():
+                    self.assertRegex(line.decode(), r'"token":"[0-9a-f]{64}"')
+
+    def test_retries_503_429_and_a_dropped_connection(self):
+        before = self.signal_count()
+        with tempfile.TemporaryDirectory() as folder:
+            salt = write_salt(folder, salt_hex="44" * 32, kid="k-retry")
+            export = CRMExport(os.path.join(folder, "crm.csv"), persons=200, seed=3, invalid_share=0, revoked_share=0)
+            proxy = RecordingProxy(self.daemon.port, faults={1: "503", 2: "429", 4: "drop"})
+            result = run_client([export.path, "--url", proxy.url, "--salt-file", salt, "--chunk-lines", "300",
+                                 "--retry-base", "0.05", "--progress", "never", "--format", "json", *COLUMNS],
+                                key=self.daemon.key)
+            proxy.close()
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertIn("503", result.stderr)
+            self.assertIn("429", result.stderr)
+            self.assertIn("network error", result.stderr)
+            self.assertEqual(self.signal_count() - before, export.expected_signals)
+            chunks = sum(k["chunks"] for k in json.loads(result.stdout)["kinds"].values())
+            self.assertEqual(len(proxy.requests), chunks + 3)
+
+    def test_unreachable_daemon_is_a_temporary_failure_and_resumes(self):
+        with tempfile.TemporaryDirectory() as folder:
+            salt = write_salt(folder, salt_hex="55" * 32, kid="k-down")
+            export = CRMExport(os.path.join(folder, "crm.csv"), persons=50, seed=9, invalid_share=0, revoked_share=0)
+            down = run_client([export.path, "--url", "http://127.0.0.1:9", "--salt-file", salt, "--max-retries", "1",
+                               "--retry-base", "0.01", "--progress", "never", *COLUMNS], key=self.daemon.key)
+            self.assertEqual(down.returncode, 75, down.stderr)
+            self.assertIn("run the same command again", down.stderr)
+            before = self.signal_count()
+            # Same export and settings (another URL is fine): the plan resumes.
+            up = run_client([export.path, "--url", self.daemon.url, "--salt-file", salt, "--progress", "never", *COLUMNS],
+                            key=self.daemon.key)
+            self.assertEqual(up.returncode, 0, up.stderr)
+            self.assertIn("resuming", up.stderr)
+            self.assertEqual(self.signal_count() - before, export.expected_signals)
+
+    def test_refused_key_exits_77(self):
+        with tempfile.TemporaryDirectory() as folder:
+            salt = write_salt(folder)
+            export = CRMExport(os.path.join(folder, "crm.csv"), persons=5)
+            result = run_client([export.path, "--url", self.daemon.url, "--salt-file", salt, "--progress", "never", *COLUMNS],
+                                key="chk_bad_key")
+            self.assertEqual(result.returncode, 77)
+            self.assertNotIn("chk_bad_key", result.stderr + result.stdout)
+            missing = run_client([export.path, "--url", self.daemon.url, "--salt-file", salt, *COLUMNS])
+            self.assertEqual(missing.returncode, 78)
+            self.assertIn("CLEARINGHOUSE_API_KEY", missing.stderr)
+
+
+class PinnedProfileTests(unittest.TestCase):
+    def test_daemon_refusing_the_profile_is_a_configuration_error_and_stores_nothing(self):
+        daemon = Daemon(environment={"CLEARINGHOUSE_INGEST_TOKEN_PROFILES": "email-v1"})
+        try:
+            with tempfile.TemporaryDirectory() as folder:
+                salt = write_salt(folder)
+                export = CRMExport(os.path.join(folder, "crm.csv"), persons=20, invalid_share=0, revoked_share=0)
+                result = run_client([export.path, "--url", daemon.url, "--salt-file", salt, "--progress", "never",
+                                     *COLUMNS], key=daemon.key)
+                self.assertEqual(result.returncode, 78, result.stderr)
+                self.assertIn("phone-e164-v1", result.stderr)
+                phone_consents = daemon.query("SELECT COUNT(*) FROM batch WHERE kind = 'consents'")[0][0]
+                # e-mail consents may have gone first (the order is by kind); no phone batch was stored.
+                self.assertLessEqual(phone_consents, 1)
+        finally:
+            daemon.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
