@@ -57,8 +57,10 @@ struct TokenCommand: AsyncParsableCommand {
             }
         }
         FileDescriptorText.write(output, to: STDOUT_FILENO)
-        FileDescriptorText.write("\(hashed) tokens (\(profile.rawValue), kid \(salt.kid)), \(refused) refused\n", to: STDERR_FILENO)
-        if refused > 0 { throw ExitCode(1) }
+        if refused > 0 {
+            FileDescriptorText.write("\(hashed) tokens (\(profile.rawValue), kid \(salt.kid)), \(refused) refused\n", to: STDERR_FILENO)
+            throw ExitCode(1)
+        }
     }
 }
 
