@@ -47,8 +47,14 @@ struct AffinityCounterTests {
         #expect(counts.pair(0, 4) == 1)
         #expect(counts.pair(3, 4) == 1)
         #expect(counts.pair(2, 4) == 1)
-        #expect(counts.pair(0, 1) == 0)  // same partner: never a pair
+        #expect(counts.pair(0, 1) == 0)  // a:x & a:y: no person of a has both
         #expect(counts.nonZeroPairs == 4)
+        // Each partner's own cells count every person there, at one partner or several.
+        #expect(counts.ownPersons == [3, 3, 2])
+        #expect(counts.ownItemPersons == [2, 1, 1, 2, 2, 0])
+        var own = 0
+        counts.forEachOwnPair { _, _, _ in own += 1 }
+        #expect(own == 0)
         #expect(input.count == 0, "the columns are consumed")
     }
 
@@ -69,6 +75,28 @@ struct AffinityCounterTests {
         #expect(counts.pair(0, 2) == 1)  // person 1: a:x kept over a:y
         #expect(counts.pair(1, 2) == 0)
         #expect(counts.itemWithin(1, partner: 1) == 0)
+    }
+
+    @Test("own cells keep the top L items at each partner and ignore the partners-per-person bound")
+    func ownCellsArePartnerLocal() {
+        var input = columns([
+            // person 0: a:x, a:y (light), c:x (heaviest): with one partner per person only c is
+            // kept for cross-brand cells, but a's own cells still see a:x and a:y together.
+            (0, 0, 1), (0, 1, 1), (0, 4, 9),
+            // person 1: a:x (weight 3), a:y (1) with L = 1: only a:x counts at a.
+            (1, 0, 3), (1, 1, 1),
+        ])
+        let counts = AffinityCounter.count(
+            &input, catalog: catalog, bounds: .init(itemsPerPartner: 2, partnersPerPerson: 1), workers: 1)
+        #expect(counts.personsAtSeveralPartners == 0)
+        #expect(counts.ownPersons == [2, 0, 1])
+        #expect(counts.pair(0, 1) == 2)
+        var single = input
+        single = columns([(1, 0, 3), (1, 1, 1)])
+        let bounded = AffinityCounter.count(
+            &single, catalog: catalog, bounds: .init(itemsPerPartner: 1, partnersPerPerson: 3), workers: 1)
+        #expect(bounded.ownItemPersons == [1, 0, 0, 0, 0, 0])
+        #expect(bounded.pair(0, 1) == 0)
     }
 
     @Test("the sparse pair map counts exactly like the dense matrix")

@@ -20,9 +20,9 @@ public final class AffinityAccumulator: PersonSignalSink, @unchecked Sendable {
 
     public init(catalog: ReleaseCatalog, bounds: ContributionBounds) {
         precondition(bounds.itemsPerPartner >= 1 && bounds.partnersPerPerson >= 1)
-        counts = AffinityCounts(partnerCount: catalog.partners.count, itemCount: catalog.items.count)
-        scratch = PersonScratch(partnerCount: catalog.partners.count, bounds: bounds)
         partnerOfItem = catalog.items.map { Int32($0.partner) }
+        counts = AffinityCounts(partnerOfItem: partnerOfItem, partnerCount: catalog.partners.count)
+        scratch = PersonScratch(partnerCount: catalog.partners.count, bounds: bounds)
     }
 
     public func addPerson(items: UnsafeBufferPointer<Int32>, weights: UnsafeBufferPointer<Double>) {

@@ -5,6 +5,11 @@
 /// - `overlap(A, B)` = N_AB, persons with kept items at both A and B;
 /// - `itemWithin(X, B)` = n_X|AB, persons of that overlap who have X;
 /// - `pair(X, Y)` = n_XY, persons with both X and Y.
+///
+/// And each partner's own cells, from its own signals alone (the person's top L items there):
+/// - `ownPersons[A]` = N_A, persons with signals at A;
+/// - `ownItemPersons[X]` = n_X at A;
+/// - `pair(X, Z)` for X, Z both of A = n_XZ, persons of A with both.
 public struct AffinityCounts: Sendable {
     public let partnerCount: Int
     public let itemCount: Int
@@ -16,14 +21,24 @@ public struct AffinityCounts: Sendable {
     public internal(set) var overlapCells: [Int64]
     /// n_X|AB at `x * partnerCount + b`, for b != partner(x).
     public internal(set) var itemCells: [Int64]
-    /// n_XY for x < y of different partners.
+    /// N_A, persons with signals at partner A.
+    public internal(set) var ownPersons: [Int64]
+    /// n_X at X's own partner.
+    public internal(set) var ownItemPersons: [Int64]
+    /// n_XY for x < y: of different partners (cross-brand) and of the same partner (own).
     var pairs: PairCounts
 
-    init(partnerCount: Int, itemCount: Int) {
+    /// The partner of each item, to tell cross-brand pairs from a partner's own.
+    let partnerOfItem: [Int32]
+
+    init(partnerOfItem: [Int32], partnerCount: Int) {
         self.partnerCount = partnerCount
-        self.itemCount = itemCount
+        self.itemCount = partnerOfItem.count
+        self.partnerOfItem = partnerOfItem
         self.overlapCells = Array(repeating: 0, count: partnerCount * partnerCount)
         self.itemCells = Array(repeating: 0, count: itemCount * partnerCount)
+        self.ownPersons = Array(repeating: 0, count: partnerCount)
+        self.ownItemPersons = Array(repeating: 0, count: itemCount)
         self.pairs = PairCounts(itemCount: itemCount)
     }
 
@@ -39,15 +54,24 @@ public struct AffinityCounts: Sendable {
         pairs.count(min(x, y), max(x, y))
     }
 
-    /// Every non-zero pair count, x < y.
+    /// Every non-zero cross-brand pair count, x < y.
     public func forEachPair(_ body: (_ x: Int, _ y: Int, _ count: Int64) throws -> Void) rethrows {
-        try pairs.forEach(body)
+        try pairs.forEach { x, y, count in
+            if partnerOfItem[x] != partnerOfItem[y] { try body(x, y, count) }
+        }
     }
 
-    /// Number of non-zero pair cells.
+    /// Every non-zero pair count of two items of the same partner, x < y.
+    public func forEachOwnPair(_ body: (_ x: Int, _ y: Int, _ count: Int64) throws -> Void) rethrows {
+        try pairs.forEach { x, y, count in
+            if partnerOfItem[x] == partnerOfItem[y] { try body(x, y, count) }
+        }
+    }
+
+    /// Number of non-zero cross-brand pair cells.
     public var nonZeroPairs: Int {
         var total = 0
-        pairs.forEach { _, _, _ in total += 1 }
+        forEachPair { _, _, _ in total += 1 }
         return total
     }
 
@@ -56,6 +80,8 @@ public struct AffinityCounts: Sendable {
         personsAtSeveralPartners += other.personsAtSeveralPartners
         for index in overlapCells.indices { overlapCells[index] += other.overlapCells[index] }
         for index in itemCells.indices { itemCells[index] += other.itemCells[index] }
+        for index in ownPersons.indices { ownPersons[index] += other.ownPersons[index] }
+        for index in ownItemPersons.indices { ownItemPersons[index] += other.ownItemPersons[index] }
         pairs.merge(other.pairs)
     }
 }

@@ -22,6 +22,8 @@ final class PersonScratch {
     private var keptCount = 0
     private let keptPartner: UnsafeMutablePointer<Int32>
     private var keptPartnerCount = 0
+    /// The top items of one partner group, for the partner's own cells.
+    private let ownItem: UnsafeMutablePointer<Int32>
     private let bounds: ContributionBounds
 
     init(partnerCount: Int, bounds: ContributionBounds) {
@@ -39,6 +41,7 @@ final class PersonScratch {
         keptItem = .allocate(capacity: keptCapacity)
         keptItemPartner = .allocate(capacity: keptCapacity)
         keptPartner = .allocate(capacity: bounds.partnersPerPerson)
+        ownItem = .allocate(capacity: bounds.itemsPerPartner)
         self.bounds = bounds
     }
 
@@ -54,6 +57,7 @@ final class PersonScratch {
         keptItem.deallocate()
         keptItemPartner.deallocate()
         keptPartner.deallocate()
+        ownItem.deallocate()
     }
 
     func count(
@@ -63,6 +67,7 @@ final class PersonScratch {
         guard !source.isEmpty else { return }
         let distinct = loadDistinctItems(source, sourceWeights)
         groupByPartner(distinct: distinct, partnerOfItem: partnerOfItem)
+        addOwnCells(into: &counts)
         selectKept()
         counts.persons += 1
         guard keptPartnerCount >= 2 else { return }
@@ -188,6 +193,51 @@ final class PersonScratch {
                     at -= 1
                 }
                 keptItem[at] = item
+            }
+        }
+    }
+
+    /// Each partner's own cells (N_A, n_X at A, n_XZ for X, Z of A) from the person's top L items
+    /// at that partner. Only the partner-local bound applies (not the partners-per-person bound),
+    /// so these counts are a function of that partner's own signals alone.
+    private func addOwnCells(into counts: inout AffinityCounts) {
+        let itemCount = counts.itemCount
+        for group in 0..<groupCount {
+            let lower = groupLower[group], upper = groupUpper[group]
+            var ownCount = 0
+            if upper - lower <= bounds.itemsPerPartner {
+                for index in lower..<upper {
+                    ownItem[ownCount] = items[index]
+                    ownCount += 1
+                }
+            } else {
+                for index in lower..<upper { itemChosen[index] = false }
+                for _ in 0..<bounds.itemsPerPartner {
+                    var best = -1
+                    for index in lower..<upper where !itemChosen[index] {
+                        if best < 0 || itemRanksBefore(index, best) { best = index }
+                    }
+                    itemChosen[best] = true
+                }
+                for index in lower..<upper where itemChosen[index] {
+                    ownItem[ownCount] = items[index]
+                    ownCount += 1
+                }
+            }
+            counts.ownPersons[Int(groupPartner[group])] &+= 1
+            for entry in 0..<ownCount { counts.ownItemPersons[Int(ownItem[entry])] &+= 1 }
+            guard ownCount >= 2 else { continue }
+            if counts.pairs.isDense {
+                counts.pairs.withDenseCells { cells in
+                    for first in 0..<ownCount {
+                        let row = Int(ownItem[first]) * itemCount
+                        for second in (first + 1)..<ownCount { cells[row + Int(ownItem[second])] &+= 1 }
+                    }
+                }
+            } else {
+                for first in 0..<ownCount {
+                    for second in (first + 1)..<ownCount { counts.pairs.increment(Int(ownItem[first]), Int(ownItem[second])) }
+                }
             }
         }
     }

@@ -5,6 +5,11 @@
 /// reaches the plan's threshold. A pair is released only if its n_XY, both n_X|AB and n_Y|AB,
 /// and N_AB are all released. Cells below k are never drawn for and never shown, so a cohort
 /// of k-1 persons cannot appear whatever the noise. Each cell is noised once per release.
+///
+/// A partner's own pairs (both items at partner A) are counted from A's signals alone and are
+/// readable by A alone, so they tell A nothing it does not hold already: they are released
+/// exact, spend no epsilon, and are still held back below k (N_A, n_X, n_Z and n_XZ all >= k)
+/// so that no number below k is ever printed.
 public enum ReleaseBuilder {
     public static func build<Generator: RandomNumberGenerator>(
         counts: AffinityCounts, catalog: ReleaseCatalog, settings: PrivacySettings, signals: Int,
@@ -60,6 +65,23 @@ public enum ReleaseBuilder {
             }
             pairs.append(ReleasedPair(x: Int32(x), y: Int32(y), both: both, xWithin: nx, yWithin: ny, overlap: nab))
         }
-        return (ReleasedTable(catalog: catalog, pairs: pairs), summary)
+        var ownPairs: [ReleasedPair] = []
+        counts.forEachOwnPair { x, z, value in
+            let partner = catalog.items[x].partner
+            let persons = counts.ownPersons[partner], nx = counts.ownItemPersons[x], nz = counts.ownItemPersons[z]
+            guard value >= k, nx >= k, nz >= k, persons >= k else {
+                summary.ownPairsSuppressed += 1
+                return
+            }
+            summary.ownPairsReleased += 1
+            ownPairs.append(ReleasedPair(x: Int32(x), y: Int32(z), both: value, xWithin: nx, yWithin: nz, overlap: persons))
+        }
+        return (
+            ReleasedTable(
+                catalog: catalog, pairs: pairs, ownPairs: ownPairs,
+                ownItemPersons: counts.ownItemPersons.map { $0 >= k ? $0 : 0 },
+                ownPartnerPersons: counts.ownPersons.map { $0 >= k ? $0 : 0 }),
+            summary
+        )
     }
 }

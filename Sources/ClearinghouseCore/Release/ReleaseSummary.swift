@@ -17,11 +17,14 @@ public struct ReleaseSummary: Sendable, Codable, Equatable {
     public var overlapsSuppressed: Int
     public var itemCountsReleased: Int
     public var itemCountsSuppressed: Int
+    /// Partners' own pairs (both items at one partner) released at k, and held back below it.
+    public var ownPairsReleased: Int
+    public var ownPairsSuppressed: Int
 
     public init(
         persons: Int = 0, personsAtSeveralPartners: Int = 0, signals: Int = 0, partners: Int = 0, items: Int = 0,
         pairsReleased: Int = 0, pairsSuppressed: Int = 0, overlapsReleased: Int = 0, overlapsSuppressed: Int = 0,
-        itemCountsReleased: Int = 0, itemCountsSuppressed: Int = 0
+        itemCountsReleased: Int = 0, itemCountsSuppressed: Int = 0, ownPairsReleased: Int = 0, ownPairsSuppressed: Int = 0
     ) {
         self.persons = persons
         self.personsAtSeveralPartners = personsAtSeveralPartners
@@ -34,6 +37,27 @@ public struct ReleaseSummary: Sendable, Codable, Equatable {
         self.overlapsSuppressed = overlapsSuppressed
         self.itemCountsReleased = itemCountsReleased
         self.itemCountsSuppressed = itemCountsSuppressed
+        self.ownPairsReleased = ownPairsReleased
+        self.ownPairsSuppressed = ownPairsSuppressed
+    }
+
+    /// Summaries stored before partners' own pairs existed read with zero of them.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            persons: try container.decode(Int.self, forKey: .persons),
+            personsAtSeveralPartners: try container.decode(Int.self, forKey: .personsAtSeveralPartners),
+            signals: try container.decode(Int.self, forKey: .signals),
+            partners: try container.decode(Int.self, forKey: .partners),
+            items: try container.decode(Int.self, forKey: .items),
+            pairsReleased: try container.decode(Int.self, forKey: .pairsReleased),
+            pairsSuppressed: try container.decode(Int.self, forKey: .pairsSuppressed),
+            overlapsReleased: try container.decode(Int.self, forKey: .overlapsReleased),
+            overlapsSuppressed: try container.decode(Int.self, forKey: .overlapsSuppressed),
+            itemCountsReleased: try container.decode(Int.self, forKey: .itemCountsReleased),
+            itemCountsSuppressed: try container.decode(Int.self, forKey: .itemCountsSuppressed),
+            ownPairsReleased: try container.decodeIfPresent(Int.self, forKey: .ownPairsReleased) ?? 0,
+            ownPairsSuppressed: try container.decodeIfPresent(Int.self, forKey: .ownPairsSuppressed) ?? 0)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -45,5 +69,7 @@ public struct ReleaseSummary: Sendable, Codable, Equatable {
         case overlapsSuppressed = "overlaps_suppressed"
         case itemCountsReleased = "item_counts_released"
         case itemCountsSuppressed = "item_counts_suppressed"
+        case ownPairsReleased = "own_pairs_released"
+        case ownPairsSuppressed = "own_pairs_suppressed"
     }
 }

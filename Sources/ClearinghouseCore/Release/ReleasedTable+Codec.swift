@@ -1,9 +1,11 @@
 /// The stored form of a `ReleasedTable`: a small versioned little-endian binary layout.
 ///
 /// A release with hundreds of thousands of pairs is one blob written once and read back
-/// whole; JSON would be ten times larger and slower to read.
+/// whole; JSON would be ten times larger and slower to read. Version 2 appends each partner's
+/// own pairs; version 1 blobs (before them) still read, with none.
 extension ReleasedTable {
-    static let magic = Array("CHREL001".utf8)
+    static let magic = Array("CHREL002".utf8)
+    static let magicVersion1 = Array("CHREL001".utf8)
 
     public func encoded() -> [UInt8] {
         var out = Self.magic
@@ -23,14 +25,18 @@ extension ReleasedTable {
             put(UInt32(item.partner))
             put(item.category)
         }
-        put(UInt64(pairs.count))
-        for pair in pairs {
-            put(pair.x)
-            put(pair.y)
-            put(pair.both)
-            put(pair.xWithin)
-            put(pair.yWithin)
-            put(pair.overlap)
+        for count in ownItemPersons { put(count) }
+        for count in ownPartnerPersons { put(count) }
+        for list in [pairs, ownPairs] {
+            put(UInt64(list.count))
+            for pair in list {
+                put(pair.x)
+                put(pair.y)
+                put(pair.both)
+                put(pair.xWithin)
+                put(pair.yWithin)
+                put(pair.overlap)
+            }
         }
         return out
     }
@@ -38,7 +44,8 @@ extension ReleasedTable {
     /// Decodes a stored table; throws on anything but a well-formed blob of this version.
     public init(encoded bytes: [UInt8]) throws(ReleaseDecodingError) {
         var reader = ByteReader(bytes)
-        guard Array(try reader.take(Self.magic.count)) == Self.magic else { throw .unknownFormat }
+        let magic = Array(try reader.take(Self.magic.count))
+        guard magic == Self.magic || magic == Self.magicVersion1 else { throw .unknownFormat }
         let partnerCount = Int(try reader.integer(UInt32.self))
         var partners: [String] = []
         for _ in 0..<partnerCount { partners.append(try reader.text()) }
@@ -49,20 +56,37 @@ extension ReleasedTable {
             guard partner < partnerCount else { throw .corrupt }
             items.append(.init(partner: partner, category: try reader.text()))
         }
-        let pairCount = Int(try reader.integer(UInt64.self))
-        guard pairCount <= bytes.count / 40 else { throw .corrupt }
-        var pairs: [ReleasedPair] = []
-        pairs.reserveCapacity(pairCount)
-        for _ in 0..<pairCount {
-            let pair = ReleasedPair(
-                x: try reader.integer(Int32.self), y: try reader.integer(Int32.self),
-                both: try reader.integer(Int64.self), xWithin: try reader.integer(Int64.self),
-                yWithin: try reader.integer(Int64.self), overlap: try reader.integer(Int64.self))
-            guard pair.x >= 0, pair.y >= 0, Int(pair.x) < itemCount, Int(pair.y) < itemCount else { throw .corrupt }
-            pairs.append(pair)
+        func readPairs(own: Bool) throws(ReleaseDecodingError) -> [ReleasedPair] {
+            let pairCount = Int(try reader.integer(UInt64.self))
+            guard pairCount <= bytes.count / 40 else { throw .corrupt }
+            var pairs: [ReleasedPair] = []
+            pairs.reserveCapacity(pairCount)
+            for _ in 0..<pairCount {
+                let pair = ReleasedPair(
+                    x: try reader.integer(Int32.self), y: try reader.integer(Int32.self),
+                    both: try reader.integer(Int64.self), xWithin: try reader.integer(Int64.self),
+                    yWithin: try reader.integer(Int64.self), overlap: try reader.integer(Int64.self))
+                guard pair.x >= 0, pair.y >= 0, Int(pair.x) < itemCount, Int(pair.y) < itemCount,
+                    (items[Int(pair.x)].partner == items[Int(pair.y)].partner) == own
+                else { throw .corrupt }
+                pairs.append(pair)
+            }
+            return pairs
         }
+        let version2 = magic == Self.magic
+        var ownItemPersons: [Int64]?
+        var ownPartnerPersons: [Int64]?
+        if version2 {
+            guard bytes.count - 8 >= (itemCount + partnerCount) * 8 else { throw .corrupt }
+            ownItemPersons = try (0..<itemCount).map { _ throws(ReleaseDecodingError) in try reader.integer(Int64.self) }
+            ownPartnerPersons = try (0..<partnerCount).map { _ throws(ReleaseDecodingError) in try reader.integer(Int64.self) }
+        }
+        let pairs = try readPairs(own: false)
+        let ownPairs = version2 ? try readPairs(own: true) : []
         guard reader.isAtEnd else { throw .corrupt }
-        self.init(catalog: ReleaseCatalog(partners: partners, items: items), pairs: pairs)
+        self.init(
+            catalog: ReleaseCatalog(partners: partners, items: items), pairs: pairs, ownPairs: ownPairs,
+            ownItemPersons: ownItemPersons, ownPartnerPersons: ownPartnerPersons)
     }
 }
 

@@ -5,13 +5,29 @@
 /// partner's request is a slice of an array.
 public struct ReleasedTable: Sendable, Equatable {
     public let catalog: ReleaseCatalog
+    /// Cross-brand pairs: x and y of different partners.
     public let pairs: [ReleasedPair]
+    /// Each partner's own pairs, x < y both of one partner A, counted from A's signals alone:
+    /// `both` = n_XZ, `xWithin` = n_X at A, `yWithin` = n_Z at A, `overlap` = N_A. Only A may
+    /// read them; they are the "direct association" the surprise ranking compares against.
+    public let ownPairs: [ReleasedPair]
+    /// n_X at X's own partner, from that partner's signals alone; 0 when below k. Only X's
+    /// partner may read it (its own best sellers: the popularity baseline of "try instead").
+    public let ownItemPersons: [Int64]
+    /// N_A, persons with signals at partner A; 0 when below k. Only A may read it.
+    public let ownPartnerPersons: [Int64]
     /// For each item, indices into `pairs` of its pairs, by lift (highest first).
-    private let pairsOfItem: [[Int32]]
+    let pairsOfItem: [[Int32]]
 
-    public init(catalog: ReleaseCatalog, pairs: [ReleasedPair]) {
+    public init(
+        catalog: ReleaseCatalog, pairs: [ReleasedPair], ownPairs: [ReleasedPair] = [], ownItemPersons: [Int64]? = nil,
+        ownPartnerPersons: [Int64]? = nil
+    ) {
         self.catalog = catalog
         self.pairs = pairs
+        self.ownPairs = ownPairs
+        self.ownItemPersons = ownItemPersons ?? Array(repeating: 0, count: catalog.items.count)
+        self.ownPartnerPersons = ownPartnerPersons ?? Array(repeating: 0, count: catalog.partners.count)
         var byItem = [[Int32]](repeating: [], count: catalog.items.count)
         for (index, pair) in pairs.enumerated() {
             byItem[Int(pair.x)].append(Int32(index))
@@ -25,7 +41,8 @@ public struct ReleasedTable: Sendable, Equatable {
     }
 
     public static func == (lhs: ReleasedTable, rhs: ReleasedTable) -> Bool {
-        lhs.catalog == rhs.catalog && lhs.pairs == rhs.pairs
+        lhs.catalog == rhs.catalog && lhs.pairs == rhs.pairs && lhs.ownPairs == rhs.ownPairs
+            && lhs.ownItemPersons == rhs.ownItemPersons && lhs.ownPartnerPersons == rhs.ownPartnerPersons
     }
 
     /// The affinities a partner may see: its own items (all, or the one `category`) against
@@ -58,7 +75,7 @@ public struct ReleasedTable: Sendable, Equatable {
         return Array(answer.prefix(limit))
     }
 
-    private static func bucket(_ value: Int64, _ width: Int64?) -> Int64 {
+    static func bucket(_ value: Int64, _ width: Int64?) -> Int64 {
         guard let width, width > 1 else { return value }
         return value / width * width
     }
