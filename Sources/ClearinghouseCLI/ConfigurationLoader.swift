@@ -106,7 +106,10 @@ public enum ConfigurationLoader {
             releaseEverySeconds: try interval("release.every"),
             signalRetentionDays: integer("retention.signal_days"),
             purgeEverySeconds: try interval("retention.every"),
-            tokenProfiles: tokenProfiles)
+            tokenProfiles: tokenProfiles,
+            recommendation: RecommendationSettings(
+                minimumLift: decimal("recommend.min_lift"), maximumDirectLift: decimal("recommend.max_direct_lift"),
+                baselineDemotion: decimal("recommend.baseline_demotion")))
     }
 
     /// Checks a value against its setting's kind; returns a problem text or `nil`.

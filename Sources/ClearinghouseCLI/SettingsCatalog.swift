@@ -118,6 +118,15 @@ public enum SettingsCatalog {
             key: "retention.every", kind: .interval, defaultValue: "24h",
             summary: "The daemon purges expired consents with their signals, and old signals, this often (or never with off)."),
         Setting(
+            key: "recommend.min_lift", kind: .decimal(1...1000), defaultValue: "1.5",
+            summary: "A suggestion's lift must be at least this (cross: lift(X, Y); try instead: both links of every bridge)."),
+        Setting(
+            key: "recommend.max_direct_lift", kind: .decimal(0...1000), defaultValue: "1.1",
+            summary: "Try instead keeps only own items whose direct lift with X in the partner's own data is at most this (or below k)."),
+        Setting(
+            key: "recommend.baseline_demotion", kind: .decimal(0...1), defaultValue: "0.5",
+            summary: "A suggestion the popularity baseline lists too has its score multiplied by this (1 = no demotion)."),
+        Setting(
             key: "log.level", kind: .logLevel, defaultValue: "info",
             summary: "Daemon log level: trace, debug, info, notice, warning, error or critical."),
     ]

@@ -62,7 +62,7 @@ public func buildRouter(_ runtime: DaemonRuntime) -> Router<AppRequestContext> {
     router.group("v1")
         .add(middleware: PartnerAuthenticator(store: runtime.store))
         .addRoutes(IngestController(store: runtime.store, deriver: runtime.deriver, settings: runtime.settings).routes)
-        .addRoutes(ReleaseController(store: runtime.store).routes)
+        .addRoutes(ReleaseController(store: runtime.store, recommendation: runtime.settings.recommendation).routes)
         .addRoutes(LedgerController(store: runtime.store).routes)
     router.add(
         middleware: UnroutedRequestMiddleware(routes: router.routes.map { (path: "\($0.path)", method: $0.method.rawValue) }))

@@ -1,7 +1,8 @@
 import ClearinghouseCore
 import Hummingbird
 
-/// `GET /v1/releases` and `GET /v1/releases/{id|latest}/affinities`: what partners read.
+/// `GET /v1/releases`, `GET /v1/releases/{id|latest}/affinities` and `.../recommendations`:
+/// what partners read.
 ///
 /// Visibility is enforced here and in `ReleasedTable.affinities`: a partner sees only pairs
 /// with one side its own item, and only released (guarded) counts; never another partner's
@@ -9,10 +10,12 @@ import Hummingbird
 public struct ReleaseController: Sendable {
     let store: any ClearinghouseStore
     let cache: ReleaseCache
+    let recommendation: RecommendationSettings
 
-    public init(store: any ClearinghouseStore) {
+    public init(store: any ClearinghouseStore, recommendation: RecommendationSettings = RecommendationSettings()) {
         self.store = store
         self.cache = ReleaseCache(store: store)
+        self.recommendation = recommendation
     }
 
     public static let defaultLimit = 20
@@ -45,6 +48,40 @@ public struct ReleaseController: Sendable {
             return try JSONBody.response(
                 AffinityAnswer(release: record.publicInfo, partner: partner.id, category: category, affinities: affinities))
         }
+        routes.get("releases/:release/recommendations") { request, context in
+            let partner = try context.requirePartner()
+            let record = try await record(context.parameters.get("release") ?? "")
+            let category = request.uri.queryParameters.get("category")
+            let kindText = request.uri.queryParameters.get("kind") ?? RecommendationKind.cross.rawValue
+            guard let kind = RecommendationKind(rawValue: kindText) else {
+                throw APIError(.badRequest, code: "bad_kind", message: "kind must be cross or instead")
+            }
+            let limit = try Self.limit(request.uri.queryParameters.get("limit"), default: 10)
+            guard let table = try await cache.table(record.id) else { throw Self.releaseNotFound }
+            let ranker = SurpriseRanker(table: table, settings: recommendation)
+            switch ranker.recommendations(partner: partner.id, category: category, kind: kind, limit: limit) {
+            case .success(let lists):
+                context.logger.info(
+                    "recommendations read",
+                    metadata: [
+                        "release.id": "\(record.id)", "partner.id": "\(partner.id)", "recommendations.kind": "\(kind.rawValue)",
+                        "recommendations.lists": "\(lists.count)",
+                    ])
+                return try JSONBody.response(
+                    RecommendationAnswer(
+                        release: record.publicInfo, partner: partner.id, kind: kind, scoring: recommendation, lists: lists))
+            case .failure(.categoryNotFound):
+                throw APIError(
+                    .notFound, code: "category_not_found",
+                    message: "release \(record.id) has no released pair for that category of yours; "
+                        + "categories with too few persons are suppressed (k = \(record.settings.k)); leave out category= to see all of yours")
+            case .failure(.noOwnCounts):
+                throw APIError(
+                    .conflict, code: "release_without_own_counts",
+                    message: "release \(record.id) was computed before releases counted partners' own pairs, which kind=instead needs; "
+                        + "ask for a later release (the next one has them) or use kind=cross")
+            }
+        }
         return routes
     }
 
@@ -65,8 +102,8 @@ public struct ReleaseController: Sendable {
         APIError(.notFound, code: "release_not_found", message: "no such release; GET /v1/releases lists them")
     }
 
-    private static func limit(_ text: String?) throws -> Int {
-        guard let text else { return defaultLimit }
+    private static func limit(_ text: String?, default fallback: Int = defaultLimit) throws -> Int {
+        guard let text else { return fallback }
         guard let value = Int(text), (1...maximumLimit).contains(value) else {
             throw APIError(.badRequest, code: "bad_limit", message: "limit must be a whole number from 1 to \(maximumLimit)")
         }
@@ -76,6 +113,14 @@ public struct ReleaseController: Sendable {
 
 struct ReleaseList: Encodable {
     let releases: [PublicReleaseInfo]
+}
+
+struct RecommendationAnswer: Encodable {
+    let release: PublicReleaseInfo
+    let partner: String
+    let kind: RecommendationKind
+    let scoring: RecommendationSettings
+    let lists: [RecommendationList]
 }
 
 struct AffinityAnswer: Encodable {

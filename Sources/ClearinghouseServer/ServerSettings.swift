@@ -30,6 +30,8 @@ public struct ServerSettings: Sendable {
     public var purgeEverySeconds: Int?
     /// The normalization profile pinned per identifier type, checked against each upload's `Token-Profile`.
     public var tokenProfiles: PinnedProfiles
+    /// How recommendations rank a release's pairs.
+    public var recommendation: RecommendationSettings
 
     public init(
         host: String = "127.0.0.1",
@@ -43,7 +45,8 @@ public struct ServerSettings: Sendable {
         releaseEverySeconds: Int? = nil,
         signalRetentionDays: Int = 365,
         purgeEverySeconds: Int? = nil,
-        tokenProfiles: PinnedProfiles = PinnedProfiles()
+        tokenProfiles: PinnedProfiles = PinnedProfiles(),
+        recommendation: RecommendationSettings = RecommendationSettings()
     ) {
         self.host = host
         self.port = port
@@ -57,6 +60,7 @@ public struct ServerSettings: Sendable {
         self.signalRetentionDays = signalRetentionDays
         self.purgeEverySeconds = purgeEverySeconds
         self.tokenProfiles = tokenProfiles
+        self.recommendation = recommendation
     }
 
     public var databasePath: String { "\(dataDirectory)/clearinghouse.sqlite" }

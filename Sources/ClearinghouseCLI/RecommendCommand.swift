@@ -1,0 +1,103 @@
+import ArgumentParser
+import ClearinghouseCore
+import Foundation
+
+/// `clearinghouse recommend`: a partner's surprise lists, as the operator sees them for that partner.
+///
+/// The same ranking `GET /v1/releases/{id}/recommendations` serves, from the same stored
+/// release, so the operator can review what a partner will get before an export goes out.
+struct RecommendCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recommend",
+        abstract: "Show a partner's surprise recommendations from a stored release (what the partner's API and exports get).")
+
+    @OptionGroup var options: GlobalOptions
+    @Option(name: .long, help: "The partner whose lists to show.") var partner: String
+    @Option(name: .long, help: "One of the partner's categories (default: all of them).") var category: String?
+    @Option(name: .long, help: "cross (other brands' items) or instead (the partner's own items, through other brands).")
+    var kind: RecommendationKind = .cross
+    @Option(name: .long, help: "Release id, or latest.") var release: String = "latest"
+    @Option(name: .long, help: "Suggestions per category (1-1000).") var limit: Int = 10
+    @Option(name: .long, help: "Output format: text or json.") var format: OutputFormat = .text
+
+    func validate() throws {
+        guard release == "latest" || Int64(release) != nil else { throw ValidationError("--release must be a number or latest") }
+        guard (1...1000).contains(limit) else { throw ValidationError("--limit must be from 1 to 1000") }
+    }
+
+    func run() async throws {
+        let admin = try await AdminContext.open(options)
+        guard let record = try await admin.store.release(id: Int64(release)),
+            let table = try await admin.store.releasedTable(id: record.id)
+        else {
+            throw ValidationError(
+                release == "latest" ? "no releases yet; `clearinghouse release now` computes one"
+                    : "no release \(release); `clearinghouse release list` shows them")
+        }
+        let settings = admin.settings.recommendation
+        switch SurpriseRanker(table: table, settings: settings).recommendations(
+            partner: partner, category: category, kind: kind, limit: limit)
+        {
+        case .failure(.categoryNotFound):
+            throw ValidationError(
+                "release \(record.id) has no released pair for \(partner)\(category.map { ":" + $0 } ?? ""); "
+                    + "check the partner id and category (suppressed categories have too few persons)")
+        case .failure(.noOwnCounts):
+            throw ValidationError("release \(record.id) predates partners' own counts, which --kind instead needs; release again")
+        case .success(let lists):
+            switch format {
+            case .json:
+                try printJSON(RecommendationReport(release: record.id, partner: partner, kind: kind, scoring: settings, lists: lists))
+            case .text:
+                print(RecommendationText.describe(lists, partner: partner, kind: kind, release: record.id, settings: settings))
+            }
+        }
+    }
+}
+
+extension RecommendationKind: ExpressibleByArgument {}
+
+/// `recommend --format json`.
+struct RecommendationReport: Encodable {
+    let release: Int64
+    let partner: String
+    let kind: RecommendationKind
+    let scoring: RecommendationSettings
+    let lists: [RecommendationList]
+}
+
+/// The text rendering of surprise lists for `recommend`.
+enum RecommendationText {
+    static func describe(
+        _ lists: [RecommendationList], partner: String, kind: RecommendationKind, release: Int64, settings: RecommendationSettings
+    ) -> String {
+        var lines = [
+            "\(kind == .cross ? "cross-brand suggestions" : "try instead") for \(partner), release \(release) "
+                + "(lift >= \(settings.minimumLift)\(kind == .instead ? ", direct lift <= \(settings.maximumDirectLift)" : ""))"
+        ]
+        for list in lists {
+            lines.append("")
+            let measures = list.unexpectedness.map {
+                String(format: "unexpectedness %.0f%%, mean novelty %.2f vs baseline %.2f", $0 * 100, list.meanNovelty ?? 0,
+                    list.baseline.meanNovelty ?? 0)
+            } ?? "no suggestion"
+            lines.append("\(partner):\(list.category)  (\(measures))")
+            for suggestion in list.suggestions {
+                var evidence: [String] = []
+                if let lift = suggestion.lift { evidence.append(String(format: "lift %.2f", lift)) }
+                if let confidence = suggestion.confidence { evidence.append(String(format: "confidence %.2f", confidence)) }
+                if let count = suggestion.count { evidence.append("n >= \(count)") }
+                if kind == .instead && suggestion.lift == nil { evidence.append("direct pair below k") }
+                evidence.append(String(format: "novelty %.2f", suggestion.novelty))
+                if suggestion.inBaseline { evidence.append("also in baseline") }
+                let rank = suggestion.rank < 10 ? " \(suggestion.rank)" : "\(suggestion.rank)"
+                lines.append("  \(rank). \(suggestion.item)  " + String(format: "score %.2f  ", suggestion.score) + evidence.joined(separator: ", "))
+                for bridge in suggestion.bridges ?? [] {
+                    lines.append("        via \(bridge.item) " + String(format: "(lift %.2f from X, %.2f to it)", bridge.liftFrom, bridge.liftTo))
+                }
+            }
+            lines.append("      baseline: " + (list.baseline.items.isEmpty ? "-" : list.baseline.items.joined(separator: ", ")))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
