@@ -109,7 +109,8 @@ public enum ConfigurationLoader {
             tokenProfiles: tokenProfiles,
             recommendation: RecommendationSettings(
                 minimumLift: decimal("recommend.min_lift"), maximumDirectLift: decimal("recommend.max_direct_lift"),
-                baselineDemotion: decimal("recommend.baseline_demotion")))
+                baselineDemotion: decimal("recommend.baseline_demotion")),
+            exportDirectory: text("export.dir").isEmpty ? nil : text("export.dir"))
     }
 
     /// Checks a value against its setting's kind; returns a problem text or `nil`.
@@ -133,6 +134,8 @@ public enum ConfigurationLoader {
             guard choices.contains(value) else { return "must be one of \(choices.joined(separator: ", "))" }
         case .interval:
             if case .failure(let error) = ReleaseInterval.parse(value) { return error.description }
+        case .optionalText:
+            break
         case .text:
             guard !value.isEmpty else { return "must not be empty" }
         }

@@ -15,12 +15,14 @@ public struct Setting: Sendable {
         /// `30m`, `24h`, `7d`, `3600s`, or `off`.
         case interval
         case text
+        /// Text that may be empty, meaning "none".
+        case optionalText
         case logLevel
 
         /// Whether the configuration file holds this kind as a JSON string.
         var isString: Bool {
             switch self {
-            case .text, .logLevel, .choice, .interval: return true
+            case .text, .optionalText, .logLevel, .choice, .interval: return true
             case .integer, .decimal, .boolean: return false
             }
         }
@@ -126,6 +128,9 @@ public enum SettingsCatalog {
         Setting(
             key: "recommend.baseline_demotion", kind: .decimal(0...1), defaultValue: "0.5",
             summary: "A suggestion the popularity baseline lists too has its score multiplied by this (1 = no demotion)."),
+        Setting(
+            key: "export.dir", kind: .optionalText, defaultValue: "",
+            summary: "After each scheduled release the daemon writes every partner's signed export into DIR/PARTNER/release-ID (empty: no scheduled exports)."),
         Setting(
             key: "log.level", kind: .logLevel, defaultValue: "info",
             summary: "Daemon log level: trace, debug, info, notice, warning, error or critical."),

@@ -44,7 +44,13 @@ func releaseServices(_ runtime: DaemonRuntime, logger: Logger) -> [any Service] 
         let service = ReleaseService(
             store: runtime.store, settings: runtime.settings.privacy, budget: runtime.settings.budget,
             workers: ProcessInfo.processInfo.activeProcessorCount)
-        services.append(ReleaseScheduler(service: service, intervalSeconds: every, logger: logger))
+        var exports: ScheduledExports?
+        if let directory = runtime.settings.exportDirectory, let key = runtime.exportKey {
+            exports = ScheduledExports(
+                exporter: ReleaseExporter(store: runtime.store, key: key, scoring: runtime.settings.recommendation),
+                directory: directory)
+        }
+        services.append(ReleaseScheduler(service: service, intervalSeconds: every, exports: exports, logger: logger))
     }
     if let every = runtime.settings.purgeEverySeconds {
         services.append(
@@ -74,11 +80,15 @@ public struct DaemonRuntime: Sendable {
     public let settings: ServerSettings
     public let store: any ClearinghouseStore
     public let deriver: PersonKeyDeriver
+    /// The key that signs scheduled exports; loaded at start when `export.dir` is set, so a bad
+    /// key file stops the daemon at once instead of failing the first export a day later.
+    public let exportKey: ExportSigningKey?
 
-    public init(settings: ServerSettings, store: any ClearinghouseStore, deriver: PersonKeyDeriver) {
+    public init(settings: ServerSettings, store: any ClearinghouseStore, deriver: PersonKeyDeriver, exportKey: ExportSigningKey? = nil) {
         self.settings = settings
         self.store = store
         self.deriver = deriver
+        self.exportKey = exportKey
     }
 
     /// Creates the data directory (mode 0700), the pepper file (0600) and the database on first
@@ -97,6 +107,7 @@ public struct DaemonRuntime: Sendable {
         let store = try SQLiteStore.open(path: settings.databasePath, logger: logger)
             .pseudonymizing(with: deriver.auditPseudonymizer)
         try await store.bindPepper(fingerprint: deriver.fingerprint)
-        return DaemonRuntime(settings: settings, store: store, deriver: deriver)
+        let exportKey = try settings.exportDirectory.map { _ in try ExportSigningKey.loadOrCreate(at: settings.exportKeyPath) }
+        return DaemonRuntime(settings: settings, store: store, deriver: deriver, exportKey: exportKey)
     }
 }

@@ -9,14 +9,17 @@ import ServiceLifecycle
 /// (so a fresh daemon does not spend budget on an empty database). A refused release (budget spent) is logged and tried
 /// again at the next interval. Stops at once on graceful shutdown: a sleeping scheduler is
 /// cancelled, and a running computation is never half-stored (storing is one transaction).
+/// With `export.dir` set, each stored release is then exported for every partner.
 public struct ReleaseScheduler: Service {
     let service: ReleaseService
     let intervalSeconds: Int
+    let exports: ScheduledExports?
     let logger: Logger
 
-    public init(service: ReleaseService, intervalSeconds: Int, logger: Logger) {
+    public init(service: ReleaseService, intervalSeconds: Int, exports: ScheduledExports? = nil, logger: Logger) {
         self.service = service
         self.intervalSeconds = intervalSeconds
+        self.exports = exports
         self.logger = logger
     }
 
@@ -58,12 +61,36 @@ public struct ReleaseScheduler: Service {
                     "release.id": "\(record.id)", "release.pairs_released": "\(record.summary.pairsReleased)",
                     "release.duration_ms": "\(record.durationMilliseconds)",
                 ])
+            await exports?.run(release: record.id, logger: logger)
         } catch let error as ReleaseError {
             logger.warning("scheduled release refused", metadata: ["release.reason": "\(error)"])
             try? await Task.sleep(for: .seconds(intervalSeconds))
         } catch {
             logger.error("scheduled release failed", metadata: ["error.type": "\(type(of: error))"])
             try? await Task.sleep(for: .seconds(intervalSeconds))
+        }
+    }
+}
+
+/// The exports the scheduler writes after each release (`export.dir`).
+public struct ScheduledExports: Sendable {
+    let exporter: ReleaseExporter
+    let directory: String
+
+    public init(exporter: ReleaseExporter, directory: String) {
+        self.exporter = exporter
+        self.directory = directory
+    }
+
+    /// Exports `release` for every partner; a failure is logged and the next release tries again.
+    func run(release: Int64, logger: Logger) async {
+        do {
+            let result = try await exporter.export(releaseID: release, to: directory)
+            logger.notice(
+                "scheduled export written",
+                metadata: ["release.id": "\(result.release)", "export.partners": "\(result.outcomes.count)", "export.dir": "\(directory)"])
+        } catch {
+            logger.error("scheduled export failed", metadata: ["release.id": "\(release)", "error": "\(error)"])
         }
     }
 }

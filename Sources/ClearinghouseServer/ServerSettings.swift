@@ -32,6 +32,8 @@ public struct ServerSettings: Sendable {
     public var tokenProfiles: PinnedProfiles
     /// How recommendations rank a release's pairs.
     public var recommendation: RecommendationSettings
+    /// Where the daemon writes partners' signed exports after each scheduled release; `nil`: it does not.
+    public var exportDirectory: String?
 
     public init(
         host: String = "127.0.0.1",
@@ -46,7 +48,8 @@ public struct ServerSettings: Sendable {
         signalRetentionDays: Int = 365,
         purgeEverySeconds: Int? = nil,
         tokenProfiles: PinnedProfiles = PinnedProfiles(),
-        recommendation: RecommendationSettings = RecommendationSettings()
+        recommendation: RecommendationSettings = RecommendationSettings(),
+        exportDirectory: String? = nil
     ) {
         self.host = host
         self.port = port
@@ -61,9 +64,12 @@ public struct ServerSettings: Sendable {
         self.purgeEverySeconds = purgeEverySeconds
         self.tokenProfiles = tokenProfiles
         self.recommendation = recommendation
+        self.exportDirectory = exportDirectory
     }
 
     public var databasePath: String { "\(dataDirectory)/clearinghouse.sqlite" }
     public var pepperPath: String { "\(dataDirectory)/pepper.key" }
     public var spoolDirectory: String { "\(dataDirectory)/spool" }
+    /// The Ed25519 key that signs exports, beside the pepper.
+    public var exportKeyPath: String { "\(dataDirectory)/export.key" }
 }

@@ -90,4 +90,5 @@ public enum LedgerAction: String, Sendable, Codable, CaseIterable {
     case partnerDisabled = "partner.disabled"
     case releaseComputed = "release.computed"
     case purge = "purge"
+    case exportWritten = "export.written"
 }

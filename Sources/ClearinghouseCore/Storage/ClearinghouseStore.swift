@@ -61,6 +61,9 @@ public protocol ClearinghouseStore: Sendable {
     func consentHistory(partner: String, personKey: [UInt8], at now: Int64) async throws -> ConsentHistory
 
     /// Throws unless the database is open and fully migrated.
+    /// Records in the ledger that an export folder was published; returns the entry's sequence.
+    func recordExport(_ details: ExportLedgerDetails, partner: String, at now: Int64) async throws -> Int64
+
     func checkReady() async throws
 }
 

@@ -1,0 +1,96 @@
+import Foundation
+
+/// The files of one partner's export, built from a stored release: only what that partner may
+/// read over the API (its own side of cross-brand pairs, its own pairs' rankings), in CSV for
+/// spreadsheets and JSON for programs. Column meanings are documented in the README.
+public struct PartnerExportFiles: Sendable {
+    public let partner: String
+    public let release: PublicReleaseInfo
+    public let scoring: RecommendationSettings
+    public let affinities: [Affinity]
+    public let cross: [RecommendationList]
+    /// Empty when the release predates partners' own counts.
+    public let instead: [RecommendationList]
+
+    /// Suggestions per category in an export.
+    public static let suggestionsPerCategory = 10
+
+    public init?(table: ReleasedTable, record: ReleaseRecord, partner: String, scoring: RecommendationSettings) {
+        let bucket: Int64? = record.settings.differentialPrivacy ? nil : 10
+        guard let affinities = table.affinities(partner: partner, category: nil, limit: Int.max, bucketWidth: bucket),
+            !affinities.isEmpty
+        else { return nil }
+        let ranker = SurpriseRanker(table: table, settings: scoring)
+        self.partner = partner
+        self.release = record.publicInfo
+        self.scoring = scoring
+        self.affinities = affinities
+        self.cross = (try? ranker.recommendations(
+            partner: partner, category: nil, kind: .cross, limit: Self.suggestionsPerCategory).get()) ?? []
+        self.instead = (try? ranker.recommendations(
+            partner: partner, category: nil, kind: .instead, limit: Self.suggestionsPerCategory).get()) ?? []
+    }
+
+    /// File name and contents, in the order they are written.
+    public func files() throws -> [(name: String, contents: [UInt8])] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return [
+            ("affinities.csv", Array(affinitiesCSV.utf8)),
+            ("affinities.json", Array(try encoder.encode(AffinityFile(release: release, partner: partner, affinities: affinities)))),
+            ("recommendations.csv", Array(recommendationsCSV.utf8)),
+            (
+                "recommendations.json",
+                Array(try encoder.encode(
+                    RecommendationFile(release: release, partner: partner, scoring: scoring, cross: cross, instead: instead)))
+            ),
+            ("report.html", Array(PartnerReport(files: self).html.utf8)),
+        ]
+    }
+
+    public static let affinitiesHeader = "category,other_partner,other_category,n,n_category,lift,confidence,pmi"
+    public static let recommendationsHeader = "kind,category,rank,item,score,lift,confidence,count,novelty,in_baseline,bridges"
+
+    var affinitiesCSV: String {
+        var lines = [Self.affinitiesHeader]
+        for affinity in affinities {
+            lines.append(
+                "\(affinity.category),\(affinity.partner),\(affinity.otherCategory),\(affinity.n),\(affinity.nCategory),"
+                    + "\(affinity.lift),\(affinity.confidence),\(affinity.pmi)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    var recommendationsCSV: String {
+        var lines = [Self.recommendationsHeader]
+        for (kind, lists) in [(RecommendationKind.cross, cross), (.instead, instead)] {
+            for list in lists {
+                for suggestion in list.suggestions {
+                    let optional: (Double?) -> String = { $0.map { "\($0)" } ?? "" }
+                    lines.append(
+                        "\(kind.rawValue),\(list.category),\(suggestion.rank),\(suggestion.item),\(suggestion.score),"
+                            + "\(optional(suggestion.lift)),\(optional(suggestion.confidence)),\(suggestion.count.map { "\($0)" } ?? ""),"
+                            + "\(suggestion.novelty),\(suggestion.inBaseline),"
+                            + (suggestion.bridges ?? []).map(\.item).joined(separator: ";"))
+                }
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// `affinities.json`.
+struct AffinityFile: Encodable {
+    let release: PublicReleaseInfo
+    let partner: String
+    let affinities: [Affinity]
+}
+
+/// `recommendations.json`.
+struct RecommendationFile: Encodable {
+    let release: PublicReleaseInfo
+    let partner: String
+    let scoring: RecommendationSettings
+    let cross: [RecommendationList]
+    let instead: [RecommendationList]
+}

@@ -1,0 +1,130 @@
+import Foundation
+
+/// The HTML report of one partner's export: one self-contained file (inline CSS, no script, no
+/// network), so it opens from a shared folder or an e-mail attachment.
+///
+/// It shows the release parameters, a heatmap of the partner's categories against other
+/// brands' items by lift (the `maxColumns` items with the strongest lift, so the page stays
+/// readable), and the surprise lists with their evidence.
+public struct PartnerReport: Sendable {
+    let files: PartnerExportFiles
+    static let maxColumns = 30
+    static let suggestionsShown = 5
+
+    public init(files: PartnerExportFiles) { self.files = files }
+
+    public var html: String {
+        let release = files.release
+        var page = """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>Clearinghouse report: \(Self.escape(files.partner)), release \(release.id)</title>
+            <style>
+            body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1d2430}
+            h1{font-size:22px}h2{font-size:17px;margin-top:28px}
+            table{border-collapse:collapse}td,th{border:1px solid #d6dbe3;padding:3px 6px;text-align:left}
+            table.heat td{width:26px;height:22px;text-align:center;font-size:11px;padding:0}
+            table.heat th.col{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal;font-size:11px;white-space:nowrap}
+            .params td:first-child{color:#5b6575}.muted{color:#5b6575}.lists{display:flex;flex-wrap:wrap;gap:16px}
+            .list{border:1px solid #d6dbe3;border-radius:6px;padding:8px 12px;min-width:300px}
+            .legend span{display:inline-block;width:38px;text-align:center;font-size:11px}
+            </style></head><body>
+            <h1>\(Self.escape(files.partner)): cross-brand affinities and surprises</h1>
+            <p class="muted">Aggregates of at least k persons only; no row-level data. Counts are \(Self.escape(release.countsAre)).</p>
+            <h2>Release</h2>
+            <table class="params" id="release">
+            <tr><td>release</td><td>\(release.id), created \(Self.escape(release.createdAt))</td></tr>
+            <tr><td>k</td><td>\(release.k)</td></tr>
+            <tr><td>differential privacy</td><td>\(release.differentialPrivacy ? "on: epsilon \(release.epsilon.map { "\($0)" } ?? "-"), delta \(release.delta.map { "\($0)" } ?? "-"), noise sigma \(release.noiseSigma.map { String(format: "%.1f", $0) } ?? "-"), threshold \(release.threshold)" : "off (counts rounded down to tens)")</td></tr>
+            <tr><td>contribution bounds</td><td>\(release.bounds.itemsPerPartner) items per partner, \(release.bounds.partnersPerPerson) partners per person</td></tr>
+            <tr><td>pairs released</td><td>\(release.pairsReleased)</td></tr>
+            <tr><td>scoring</td><td>lift at least \(files.scoring.minimumLift); try instead: direct lift at most \(files.scoring.maximumDirectLift); baseline demotion \(files.scoring.baselineDemotion)</td></tr>
+            </table>
+
+            """
+        page += heatmap
+        page += lists(title: "Cross-brand suggestions", id: "cross", files.cross)
+        page += lists(title: "Try instead (your own items, found through other brands)", id: "instead", files.instead)
+        page += "</body></html>\n"
+        return page
+    }
+
+    /// Own categories (rows) against the other brands' items with the strongest lift (columns).
+    var heatmap: String {
+        let rows = Array(Set(files.affinities.map(\.category))).sorted()
+        var strongest: [String: Double] = [:]
+        for affinity in files.affinities { strongest[affinity.item] = max(strongest[affinity.item] ?? 0, affinity.lift) }
+        let columns = strongest.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+            .prefix(Self.maxColumns).map(\.key).sorted()
+        var lift: [String: Double] = [:]
+        for affinity in files.affinities { lift["\(affinity.category)|\(affinity.item)"] = affinity.lift }
+        var html = "<h2>Heatmap: your categories against other brands' items, by lift</h2>\n"
+        html += "<p class=\"legend\">lift <span style=\"background:\(Self.color(0.5))\">0.5</span><span style=\"background:\(Self.color(1))\">1</span>"
+            + "<span style=\"background:\(Self.color(2))\">2</span><span style=\"background:\(Self.color(4))\">4+</span> (blank: not released)</p>\n"
+        html += "<table class=\"heat\" id=\"heatmap\"><tr><th></th>"
+        for column in columns { html += "<th class=\"col\">\(Self.escape(column))</th>" }
+        html += "</tr>\n"
+        for row in rows {
+            html += "<tr><th>\(Self.escape(row))</th>"
+            for column in columns {
+                if let value = lift["\(row)|\(column)"] {
+                    html += "<td style=\"background:\(Self.color(value))\" title=\"\(Self.escape(row)) / \(Self.escape(column)): lift \(String(format: "%.2f", value))\">"
+                        + String(format: "%.1f", value) + "</td>"
+                } else {
+                    html += "<td></td>"
+                }
+            }
+            html += "</tr>\n"
+        }
+        return html + "</table>\n"
+    }
+
+    func lists(title: String, id: String, _ lists: [RecommendationList]) -> String {
+        var html = "<h2>\(Self.escape(title))</h2>\n<div class=\"lists\" id=\"\(id)\">\n"
+        let shown = lists.filter { !$0.suggestions.isEmpty }
+        if shown.isEmpty { html += "<p class=\"muted\">No suggestion passes the lift minimum in this release.</p>\n" }
+        for list in shown {
+            html += "<div class=\"list\"><b>\(Self.escape(list.category))</b>"
+            if let share = list.unexpectedness {
+                html += String(
+                    format: " <span class=\"muted\">unexpectedness %.0f%%, novelty %.2f (baseline %.2f)</span>", share * 100,
+                    list.meanNovelty ?? 0, list.baseline.meanNovelty ?? 0)
+            }
+            html += "<ol>"
+            for suggestion in list.suggestions.prefix(Self.suggestionsShown) {
+                var evidence: [String] = []
+                if let lift = suggestion.lift { evidence.append(String(format: "lift %.2f", lift)) }
+                if let count = suggestion.count { evidence.append("n &ge; \(count)") }
+                if let bridges = suggestion.bridges, !bridges.isEmpty {
+                    evidence.append("via " + bridges.map { Self.escape($0.item) }.joined(separator: ", "))
+                }
+                html += "<li>\(Self.escape(suggestion.item)) <span class=\"muted\">\(evidence.joined(separator: "; "))</span></li>"
+            }
+            html += "</ol></div>\n"
+        }
+        return html + "</div>\n"
+    }
+
+    /// Blue below lift 1, white at 1, red from 1 up to 4 (log scale).
+    static func color(_ lift: Double) -> String {
+        let position = max(-1, min(1, log2(max(lift, 1e-9)) / 2))
+        let fade = Int((1 - abs(position)) * 255)
+        return position >= 0 ? "rgb(255,\(fade),\(fade))" : "rgb(\(fade),\(fade),255)"
+    }
+
+    static func escape(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+}
