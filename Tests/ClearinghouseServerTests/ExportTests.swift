@@ -196,3 +196,61 @@ struct ExportTests {
         }
     }
 }
+
+/// The HTML report opened in headless Chromium, as a partner would open it.
+@Suite("Export report in a browser")
+struct ExportReportBrowserTests {
+    static var chromium: String {
+        ProcessInfo.processInfo.environment["CLEARINGHOUSE_CHROMIUM"]
+            ?? ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].first {
+                FileManager.default.isExecutableFile(atPath: $0)
+            } ?? "chromium"
+    }
+
+    @Test("report.html is self-contained and renders: heatmap and surprise lists in the DOM, a full screenshot")
+    func rendersInChromium() async throws {
+        let consortium = RecommendationHTTPTests.consortium
+        try await TestDaemon.run(partners: consortium.partners) { client, daemon in
+            try await RecommendationHTTPTests.upload(client, daemon)
+            let record = try await ExportTests.release(daemon)
+            let out = try ExportTests.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: out) }
+            let key = try ExportSigningKey.loadOrCreate(at: daemon.directory + "/export.key")
+            _ = try await ReleaseExporter(store: daemon.runtime.store, key: key, scoring: RecommendationSettings())
+                .export(releaseID: record.id, to: out, partners: ["acme"])
+            let report = "\(out)/acme/release-\(record.id)/report.html"
+            let html = try String(contentsOfFile: report, encoding: .utf8)
+            // Self-contained: nothing to fetch.
+            for reference in ["http://", "https://", "src=", "<link", "<script", "@import", "url("] {
+                #expect(!html.contains(reference), "report.html references \(reference)")
+            }
+            let common = [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
+                "--host-resolver-rules=MAP * ~NOTFOUND", "--user-data-dir=\(out)/chromium-profile",
+            ]
+            let dom = try await ChildProcess.run(Self.chromium, common + ["--dump-dom", "file://" + report])
+            #expect(dom.status == 0, "\(String(decoding: dom.stderr, as: UTF8.self).suffix(500))")
+            let rendered = String(decoding: dom.stdout, as: UTF8.self)
+            #expect(rendered.contains("id=\"heatmap\""))
+            #expect(rendered.components(separatedBy: "<td style=\"background:").count > 20, "heatmap cells are colored")
+            #expect(rendered.contains("id=\"cross\"") && rendered.contains("id=\"instead\""))
+            #expect(rendered.contains("acme:c07"), "the bridged item is in the try-instead list")
+            #expect(rendered.contains("via globex:c06"), "with its bridge as evidence")
+
+            let screenshot = "\(out)/report.png"
+            let shot = try await ChildProcess.run(
+                Self.chromium, common + ["--window-size=1280,1600", "--screenshot=\(screenshot)", "file://" + report])
+            #expect(shot.status == 0)
+            let png = try #require(FileManager.default.contents(atPath: screenshot))
+            #expect(Array(png.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "a PNG")
+            let width = png[16..<20].reduce(0) { $0 << 8 | Int($1) }
+            let height = png[20..<24].reduce(0) { $0 << 8 | Int($1) }
+            #expect(width == 1280 && height == 1600)
+            #expect(png.count > 40_000, "a page with content, not a blank one (\(png.count) bytes)")
+            if let keep = ProcessInfo.processInfo.environment["CLEARINGHOUSE_KEEP_SCREENSHOT"] {
+                try? FileManager.default.removeItem(atPath: keep)
+                try FileManager.default.copyItem(atPath: screenshot, toPath: keep)
+            }
+        }
+    }
+}
