@@ -106,9 +106,11 @@ struct ReleaseHTTPTests {
         }
     }
 
-    @Test("the daemon releases on its schedule, and stops cleanly on shutdown")
+    @Test("the daemon releases on its schedule, exports each release for every partner, and stops cleanly on shutdown")
     func scheduledRelease() async throws {
-        try await TestDaemon.run(partners: ["acme", "globex", "initech"], releaseEverySeconds: 1) { client, daemon in
+        let exports = NSTemporaryDirectory() + "clearinghouse-scheduled-exports-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: exports) }
+        try await TestDaemon.run(partners: ["acme", "globex", "initech"], releaseEverySeconds: 1, exportDirectory: exports) { client, daemon in
             try await Self.upload(client, daemon)
             let uploaded = WallClock.nowMilliseconds()
             var scheduled: ReleaseRecord?
@@ -122,6 +124,13 @@ struct ReleaseHTTPTests {
             let record = try #require(scheduled)
             #expect(record.summary.pairsReleased > 0)
             #expect(daemon.logText.contains("scheduled release stored"))
+            // The scheduled export of that release, signed by the daemon's export key.
+            let key = try #require(daemon.runtime.exportKey)
+            let folder = "\(exports)/acme/release-\(record.id)"
+            for _ in 0..<100 where !FileManager.default.fileExists(atPath: folder) { try await Task.sleep(for: .milliseconds(100)) }
+            #expect(ExportVerifier.verify(folder: folder, trustedPublicKey: Hex.decode(key.publicKeyHex)!).ok)
+            #expect(FileManager.default.fileExists(atPath: "\(exports)/globex/release-\(record.id)/manifest.json"))
+            #expect(daemon.logText.contains("scheduled export written"))
         }
     }
 

@@ -25,6 +25,7 @@ struct TestDaemon: Sendable {
         partners: [String] = ["acme", "globex"],
         releaseEverySeconds: Int? = nil,
         tokenProfiles: PinnedProfiles = PinnedProfiles(),
+        exportDirectory: String? = nil,
         _ body: @Sendable (any TestClientProtocol, TestDaemon) async throws -> Void
     ) async throws {
         let directory = NSTemporaryDirectory() + "clearinghouse-test-" + UUID().uuidString
@@ -37,7 +38,7 @@ struct TestDaemon: Sendable {
         let settings = ServerSettings(
             host: "127.0.0.1", port: 0, dataDirectory: directory, limits: limits,
             privacy: PrivacySettings(k: 10, differentialPrivacy: false), releaseEverySeconds: releaseEverySeconds,
-            tokenProfiles: tokenProfiles)
+            tokenProfiles: tokenProfiles, exportDirectory: exportDirectory)
         let runtime = try await DaemonRuntime.open(settings, logger: logger)
         var keys: [String: String] = [:]
         for partner in partners {
