@@ -179,6 +179,9 @@ enum ReleaseText {
         lines.append(
             "  partner overlaps released \(summary.overlapsReleased), suppressed \(summary.overlapsSuppressed); "
                 + "item counts released \(summary.itemCountsReleased), suppressed \(summary.itemCountsSuppressed)")
+        lines.append(
+            "  partners' own pairs (exact, each readable by its partner only) released \(summary.ownPairsReleased), "
+                + "below k \(summary.ownPairsSuppressed)")
         return lines.joined(separator: "\n")
     }
 

@@ -37,6 +37,9 @@ def parse_arguments():
     parser.add_argument("--signals", type=int, default=10_000_000)
     parser.add_argument("--planted", type=int, default=40, help="planted cross-brand affinities")
     parser.add_argument("--strength", type=float, default=0.5, help="how often a planted affinity fires")
+    parser.add_argument("--bridges", type=int, default=5,
+                        help="planted bridges X -> Y -> Z (persons with A:X get B:Y; other holders of B:Y get A:Z, "
+                             "so X and Z are both tied to Y and barely to each other)")
     parser.add_argument("--k", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
@@ -69,7 +72,37 @@ def generate(arguments, rng):
         fire = (s_partner == b) & np.isin(s_person, having_x) & (rng.random(arguments.signals) < arguments.strength)
         s_category[fire] = y
         planted.append((int(a), int(x), int(b), int(y)))
-    return (member_person, member_partner), (s_person, s_partner, s_category, s_weight), planted
+    bridges = plant_bridges(arguments, rng, (member_person, member_partner), (s_person, s_partner, s_category))
+    return (member_person, member_partner), (s_person, s_partner, s_category, s_weight), (planted, bridges)
+
+
+def plant_bridges(arguments, rng, memberships, signals):
+    """Plants X -> Y -> Z bridges in place; returns (A, X, B, Y, Z) by partner and category index.
+
+    X and Y are mid-popularity categories, Z one of A's least popular (so a popularity baseline
+    does not list it). Persons with A:X who shop at B get B:Y (recoloring one of their B
+    signals); persons at A who hold B:Y but not A:X get A:Z (recoloring one of their A signals).
+    """
+    member_person, member_partner = memberships
+    s_person, s_partner, s_category = signals
+    categories = arguments.categories
+    bridges = []
+    for _ in range(arguments.bridges):
+        a, b = (int(v) for v in rng.choice(arguments.partners, 2, replace=False))
+        x, y = (int(v) for v in rng.integers(categories // 5, categories // 2, 2))
+        z = int(rng.integers(categories - categories // 5, categories))
+        at_a = s_partner == a
+        at_b = s_partner == b
+        having_x = np.unique(s_person[at_a & (s_category == x)])
+        fire = at_b & np.isin(s_person, having_x) & (rng.random(s_person.size) < arguments.strength)
+        s_category[fire] = y
+        having_y = np.setdiff1d(np.unique(s_person[at_b & (s_category == y)]), having_x)
+        # One signal at A per such person becomes Z.
+        candidates = np.flatnonzero(at_a & np.isin(s_person, having_y) & (rng.random(s_person.size) < arguments.strength))
+        _, first = np.unique(s_person[candidates], return_index=True)
+        s_category[candidates[first]] = z
+        bridges.append((a, x, b, y, z))
+    return bridges
 
 
 def run_measured(command, env=None):
@@ -168,7 +201,7 @@ def main():
     os.makedirs(work, exist_ok=True)
     data_dir = os.path.join(work, "var")
     parameters = json.dumps([arguments.persons, arguments.partners, arguments.categories, arguments.signals,
-                             arguments.planted, arguments.strength, arguments.seed])
+                             arguments.planted, arguments.strength, arguments.seed, arguments.bridges])
     marker = os.path.join(work, "consortium.json")
     reuse = arguments.work and os.path.exists(marker) and open(marker).read() == parameters
     try:
@@ -189,7 +222,9 @@ def load(arguments, rng, work, data_dir):
     print(f"generating {arguments.persons:,} persons, {arguments.partners} partners x {arguments.categories} "
           f"categories, {arguments.signals:,} signals, {arguments.planted} planted affinities (seed {arguments.seed})",
           flush=True)
-    (member_person, member_partner), (s_person, s_partner, s_category, s_weight), _ = generate(arguments, rng)
+    (member_person, member_partner), (s_person, s_partner, s_category, s_weight), (_, bridges) = generate(arguments, rng)
+    with open(os.path.join(work, "bridges.json"), "w") as handle:
+        json.dump(bridges, handle)
     tokens = [hashlib.sha256(f"bench-person-{index}".encode()).hexdigest() for index in range(arguments.persons)]
     names = [f"brand{index:02d}" for index in range(arguments.partners)]
     keys = {}
@@ -278,6 +313,36 @@ def measure(arguments, work, data_dir):
           f"   median {duck_median:6.2f} s  (runs {', '.join(f'{s:.2f}' for s in duck_times)})   peak RSS {duck_rss:6.0f} MiB")
     print(f"  speed-up {duck_median / our_median:.1f}x (goal >= 4x); released pairs {len(our_pairs):,} identical "
           f"to DuckDB's, all four counts each; suppressed {summary['pairs_suppressed']:,}")
+    report_bridges(arguments, work, data_dir, env)
+
+
+def report_bridges(arguments, work, data_dir, env):
+    """Where each planted bridge's Z lands in "try instead" for X, and in the popularity baseline."""
+    path = os.path.join(work, "bridges.json")
+    if not os.path.exists(path):
+        return
+    with open(path) as handle:
+        bridges = json.load(handle)
+    if not bridges:
+        return
+    print(f"  planted bridges X -> Y -> Z, try instead for X (top 10) against the popularity baseline (top 10):")
+    found = 0
+    for a, x, b, y, z in bridges:
+        partner, x_name, z_item = f"brand{a:02d}", f"cat-{x:03d}", f"brand{a:02d}:cat-{z:03d}"
+        result = subprocess.run(
+            [arguments.binary, "recommend", "--partner", partner, "--category", x_name, "--kind", "instead",
+             "--limit", "10", "--format", "json", "--data-dir", data_dir], capture_output=True, text=True, env=env)
+        if result.returncode != 0:
+            print(f"    {partner}:{x_name} -> brand{b:02d}:cat-{y:03d} -> {z_item}: no list ({result.stderr.strip()[:120]})")
+            continue
+        lists = json.loads(result.stdout)["lists"]
+        items = [s["item"] for s in lists[0]["suggestions"]] if lists else []
+        baseline = lists[0]["baseline"]["items"] if lists else []
+        rank = items.index(z_item) + 1 if z_item in items else None
+        found += rank is not None and rank <= 3
+        print(f"    {partner}:{x_name} -> brand{b:02d}:cat-{y:03d} -> {z_item}: try instead rank "
+              f"{rank or '-'}, popularity baseline {'lists it' if z_item in baseline else 'does not list it'}")
+    print(f"  bridges surfaced in the top 3 of try instead: {found} of {len(bridges)}")
 
 
 if __name__ == "__main__":
