@@ -69,6 +69,19 @@ struct RecommendationHTTPTests {
                 #expect(!response.text.contains(Lines.token("synthetic-1")))
             }
 
+            // The operator's view is the same ranking.
+            let cli = try await DaemonProcess.admin(
+                ["recommend", "--partner", "acme", "--category", "c05", "--kind", "instead", "--limit", "3", "--format", "json",
+                 "--data-dir", daemon.directory])
+            #expect(cli.status == 0, "\(cli.errors)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(cli.output.utf8)) as? [String: Any])
+            let cliItems = ((report["lists"] as? [[String: Any]])?.first?["suggestions"] as? [[String: Any]])?.compactMap { $0["item"] as? String }
+            #expect(cliItems == suggestions.compactMap { $0["item"] as? String })
+            let text = try await DaemonProcess.admin(["recommend", "--partner", "acme", "--category", "c05", "--kind", "instead", "--data-dir", daemon.directory])
+            #expect(text.status == 0 && text.output.contains("via globex:c06"))
+            let unknown = try await DaemonProcess.admin(["recommend", "--partner", "nobody", "--data-dir", daemon.directory])
+            #expect(unknown.status != 0 && unknown.errors.contains("no released pair"))
+
             #expect(try await get(client, "/v1/releases/latest/recommendations?kind=sideways", as: acme).errorCode == "bad_kind")
             #expect(try await get(client, "/v1/releases/latest/recommendations?category=nope", as: acme).errorCode == "category_not_found")
             #expect(try await get(client, "/v1/releases/latest/recommendations?limit=0", as: acme).errorCode == "bad_limit")
