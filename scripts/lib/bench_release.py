@@ -79,7 +79,7 @@ def generate(arguments, rng):
 def plant_bridges(arguments, rng, memberships, signals):
     """Plants X -> Y -> Z bridges in place; returns (A, X, B, Y, Z) by partner and category index.
 
-    X and Y are mid-popularity categories, Z one of A's least popular (so a popularity baseline
+    X and Y are popular but not top categories, Z one of A's least popular (so a popularity baseline
     does not list it). Persons with A:X who shop at B get B:Y (recoloring one of their B
     signals); persons at A who hold B:Y but not A:X get A:Z (recoloring one of their A signals).
     """
@@ -89,7 +89,7 @@ def plant_bridges(arguments, rng, memberships, signals):
     bridges = []
     for _ in range(arguments.bridges):
         a, b = (int(v) for v in rng.choice(arguments.partners, 2, replace=False))
-        x, y = (int(v) for v in rng.integers(categories // 5, categories // 2, 2))
+        x, y = (int(v) for v in rng.integers(2, max(3, categories // 5), 2))
         z = int(rng.integers(categories - categories // 5, categories))
         at_a = s_partner == a
         at_b = s_partner == b
