@@ -110,7 +110,12 @@ public enum ConfigurationLoader {
             recommendation: RecommendationSettings(
                 minimumLift: decimal("recommend.min_lift"), maximumDirectLift: decimal("recommend.max_direct_lift"),
                 baselineDemotion: decimal("recommend.baseline_demotion")),
-            exportDirectory: text("export.dir").isEmpty ? nil : text("export.dir"))
+            exportDirectory: text("export.dir").isEmpty ? nil : text("export.dir"),
+            rateLimits: RateLimits(
+                writes: .init(rate: decimal("limits.write_per_second"), burst: Double(integer("limits.write_burst"))),
+                reads: .init(rate: decimal("limits.read_per_second"), burst: Double(integer("limits.read_burst"))),
+                authenticationFailures: .init(
+                    rate: decimal("limits.auth_failures_per_minute") / 60, burst: Double(integer("limits.auth_failure_burst")))))
     }
 
     /// Checks a value against its setting's kind; returns a problem text or `nil`.

@@ -84,6 +84,24 @@ public enum SettingsCatalog {
             key: "ingest.require_token_profile", kind: .boolean, defaultValue: "false",
             summary: "Refuse uploads without a Token-Profile header (the reference upload client always sends one)."),
         Setting(
+            key: "limits.write_per_second", kind: .decimal(0.01...100_000), defaultValue: "10",
+            summary: "Write requests (batches) a partner may send per second on average; more get 429 with Retry-After."),
+        Setting(
+            key: "limits.write_burst", kind: .integer(1...1_000_000), defaultValue: "20",
+            summary: "Write requests a partner may send at once before limits.write_per_second applies."),
+        Setting(
+            key: "limits.read_per_second", kind: .decimal(0.01...100_000), defaultValue: "50",
+            summary: "Read requests a partner may send per second on average; more get 429 with Retry-After."),
+        Setting(
+            key: "limits.read_burst", kind: .integer(1...1_000_000), defaultValue: "100",
+            summary: "Read requests a partner may send at once before limits.read_per_second applies."),
+        Setting(
+            key: "limits.auth_failures_per_minute", kind: .decimal(0.1...10_000), defaultValue: "10",
+            summary: "Failed authentications one address may make per minute; past limits.auth_failure_burst the address gets 429 for every request."),
+        Setting(
+            key: "limits.auth_failure_burst", kind: .integer(1...10_000), defaultValue: "10",
+            summary: "Failed authentications one address may make at once before limits.auth_failures_per_minute applies."),
+        Setting(
             key: "privacy.k", kind: .integer(PrivacySettings.minimumK...1_000_000), defaultValue: "50",
             summary: "A count is released only if at least k distinct persons make it up; never below 10."),
         Setting(

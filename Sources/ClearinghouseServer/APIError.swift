@@ -26,6 +26,14 @@ public struct APIError: HTTPResponseError, Sendable {
 
     /// The one answer to any failed authentication: unknown, malformed, rotated and disabled
     /// keys are indistinguishable.
+    /// 429 with `Retry-After` (whole seconds, rounded up).
+    static func rateLimited(code: String, message: String, wait: Duration) -> APIError {
+        let seconds = max(1, Int((Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18).rounded(.up)))
+        var error = APIError(.tooManyRequests, code: code, message: "\(message); retry after \(seconds) s")
+        error.extraHeaders[.retryAfter] = "\(seconds)"
+        return error
+    }
+
     public static var unauthorized: APIError {
         var error = APIError(
             .unauthorized, code: "unauthorized",

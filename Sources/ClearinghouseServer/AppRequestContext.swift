@@ -6,10 +6,13 @@ import Hummingbird
 public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var partner: AuthenticatedPartner?
+    /// The client's IP address, the key of the failed-authentication limit.
+    public let remoteAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.partner = nil
+        self.remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// The authenticated partner; routes behind the authenticator can rely on it.

@@ -66,7 +66,7 @@ public func buildRouter(_ runtime: DaemonRuntime) -> Router<AppRequestContext> {
     router.addRoutes(HealthController(store: runtime.store).routes)
     router.addRoutes(OpenAPIController().routes)
     router.group("v1")
-        .add(middleware: PartnerAuthenticator(store: runtime.store))
+        .add(middleware: PartnerAuthenticator(store: runtime.store, limits: runtime.settings.rateLimits))
         .addRoutes(IngestController(store: runtime.store, deriver: runtime.deriver, settings: runtime.settings).routes)
         .addRoutes(ReleaseController(store: runtime.store, recommendation: runtime.settings.recommendation).routes)
         .addRoutes(LedgerController(store: runtime.store).routes)

@@ -8,20 +8,56 @@ import Logging
 /// constant time, and the same check runs against a dummy digest when the id is unknown, so
 /// neither the answer nor its timing tells an unknown key from a rotated key or a disabled
 /// partner. Failures are logged with the key id only (never the secret).
+///
+/// It also applies the request limits: an address with too many failed authentications gets
+/// 429 for every request until its bucket refills, before any key is checked (a brute-force
+/// attempt learns nothing more); an authenticated partner's writes and reads each draw from
+/// its own token bucket.
 public struct PartnerAuthenticator: RouterMiddleware {
     public typealias Context = AppRequestContext
     let store: any ClearinghouseStore
+    let authenticationFailures: TokenBucketLimiter
+    let writes: TokenBucketLimiter
+    let reads: TokenBucketLimiter
 
-    public init(store: any ClearinghouseStore) {
+    public init(store: any ClearinghouseStore, limits: RateLimits = RateLimits()) {
         self.store = store
+        self.authenticationFailures = TokenBucketLimiter(limits.authenticationFailures)
+        self.writes = TokenBucketLimiter(limits.writes)
+        self.reads = TokenBucketLimiter(limits.reads)
     }
 
     public func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         var context = context
-        context.partner = try await authenticate(request, logger: context.logger)
-        context.logger[metadataKey: "partner.id"] = "\(context.partner!.id)"
+        let source = context.remoteAddress ?? "unknown"
+        if let wait = authenticationFailures.check(source) {
+            RateLimitMetrics.limited("authentication_failures")
+            context.logger.warning("request refused: too many failed authentications", metadata: ["client.address": "\(source)"])
+            throw APIError.rateLimited(
+                code: "too_many_failed_authentications",
+                message: "too many requests with a bad API key from this address (limits.auth_failures_per_minute)", wait: wait)
+        }
+        do {
+            context.partner = try await authenticate(request, logger: context.logger)
+        } catch {
+            _ = authenticationFailures.take(source)
+            throw error
+        }
+        let partner = context.partner!
+        context.logger[metadataKey: "partner.id"] = "\(partner.id)"
+        let isWrite = request.method == .post
+        if let wait = (isWrite ? writes : reads).take(partner.id) {
+            RateLimitMetrics.limited(isWrite ? "writes" : "reads")
+            context.logger.notice("request refused: rate limit", metadata: ["limit.kind": "\(isWrite ? "writes" : "reads")"])
+            throw APIError.rateLimited(
+                code: "rate_limited",
+                message: isWrite
+                    ? "too many write requests for this partner (limits.write_per_second, limits.write_burst)"
+                    : "too many read requests for this partner (limits.read_per_second, limits.read_burst)",
+                wait: wait)
+        }
         return try await next(request, context)
     }
 

@@ -34,6 +34,8 @@ public struct ServerSettings: Sendable {
     public var recommendation: RecommendationSettings
     /// Where the daemon writes partners' signed exports after each scheduled release; `nil`: it does not.
     public var exportDirectory: String?
+    /// Per-partner request rates and the failed-authentication limit per address.
+    public var rateLimits: RateLimits
 
     public init(
         host: String = "127.0.0.1",
@@ -49,7 +51,8 @@ public struct ServerSettings: Sendable {
         purgeEverySeconds: Int? = nil,
         tokenProfiles: PinnedProfiles = PinnedProfiles(),
         recommendation: RecommendationSettings = RecommendationSettings(),
-        exportDirectory: String? = nil
+        exportDirectory: String? = nil,
+        rateLimits: RateLimits = RateLimits()
     ) {
         self.host = host
         self.port = port
@@ -65,6 +68,7 @@ public struct ServerSettings: Sendable {
         self.tokenProfiles = tokenProfiles
         self.recommendation = recommendation
         self.exportDirectory = exportDirectory
+        self.rateLimits = rateLimits
     }
 
     public var databasePath: String { "\(dataDirectory)/clearinghouse.sqlite" }

@@ -20,12 +20,18 @@ struct TestDaemon: Sendable {
     var settings: ServerSettings { runtime.settings }
 
     /// Runs `body` against a daemon on a loopback port (HummingbirdTesting `.live`).
+    /// Limits no test of other features runs into; `RateLimitTests` sets its own.
+    static let unlimited = RateLimits(
+        writes: .init(rate: 100_000, burst: 100_000), reads: .init(rate: 100_000, burst: 100_000),
+        authenticationFailures: .init(rate: 100_000, burst: 100_000))
+
     static func run(
         limits: IngestLimits = IngestLimits(),
         partners: [String] = ["acme", "globex"],
         releaseEverySeconds: Int? = nil,
         tokenProfiles: PinnedProfiles = PinnedProfiles(),
         exportDirectory: String? = nil,
+        rateLimits: RateLimits = TestDaemon.unlimited,
         _ body: @Sendable (any TestClientProtocol, TestDaemon) async throws -> Void
     ) async throws {
         let directory = NSTemporaryDirectory() + "clearinghouse-test-" + UUID().uuidString
@@ -38,7 +44,7 @@ struct TestDaemon: Sendable {
         let settings = ServerSettings(
             host: "127.0.0.1", port: 0, dataDirectory: directory, limits: limits,
             privacy: PrivacySettings(k: 10, differentialPrivacy: false), releaseEverySeconds: releaseEverySeconds,
-            tokenProfiles: tokenProfiles, exportDirectory: exportDirectory)
+            tokenProfiles: tokenProfiles, exportDirectory: exportDirectory, rateLimits: rateLimits)
         let runtime = try await DaemonRuntime.open(settings, logger: logger)
         var keys: [String: String] = [:]
         for partner in partners {
