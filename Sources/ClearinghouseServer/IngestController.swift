@@ -68,9 +68,11 @@ public struct IngestController: Sendable {
         do {
             outcome = try await store.ingest(batch, partner: partner, idempotencyKey: idempotencyKey, at: now)
         } catch StoreError.idempotencyConflict {
+            // 409: the key is already bound to another request, a conflict with the daemon's
+            // state (the IETF idempotency-key draft suggests 422; Stripe answers 400).
             IngestMetrics.batch(kind: kind, result: "conflict")
             throw APIError(
-                .unprocessableContent, code: "idempotency_conflict",
+                .conflict, code: "idempotency_conflict",
                 message: "this Idempotency-Key was already used with a different body; use a new key for a new batch")
         } catch {
             IngestMetrics.batch(kind: kind, result: "failed")

@@ -29,16 +29,32 @@ public struct LedgerController: Sendable {
             _ = try context.requirePartner()
             let leaves = try await store.ledgerHashes()
             let query = request.uri.queryParameters
+            // Malformed numbers are 400; well-formed ones naming an entry or a tree that does not
+            // exist (yet) are 404, like any other resource that is not there.
             let size = try query.get("tree_size").map { text -> Int in
-                guard let size = Int(text), (1...leaves.count).contains(size) else {
-                    throw APIError(.badRequest, code: "bad_tree_size", message: "tree_size must be from 1 to \(leaves.count), the current size")
+                // A whole number too large for Int names a tree that cannot exist: not found.
+                if Int(text) == nil, !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }), text.first != "0" {
+                    throw APIError(.notFound, code: "tree_size_not_found", message: "the ledger has \(leaves.count) entries; ask for a tree up to \(leaves.count)")
+                }
+                guard let size = Int(text), size >= 1 else {
+                    throw APIError(.badRequest, code: "bad_tree_size", message: "tree_size must be a whole number of at least 1")
+                }
+                guard size <= leaves.count else {
+                    throw APIError(
+                        .notFound, code: "tree_size_not_found",
+                        message: "the ledger has \(leaves.count) entries, so there is no tree of \(size); ask for one up to \(leaves.count)")
                 }
                 return size
             } ?? leaves.count
-            guard let text = query.get("sequence"), let sequence = Int(text), (1...size).contains(sequence) else {
+            guard let text = query.get("sequence"), let sequence = Int(text), sequence >= 1 else {
                 throw APIError(
                     .badRequest, code: "bad_sequence",
-                    message: "sequence must be a ledger entry from 1 to \(size) (the ledger_sequence of a batch answer)")
+                    message: "sequence must be a ledger entry number of at least 1 (the ledger_sequence of a batch answer)")
+            }
+            guard sequence <= size else {
+                throw APIError(
+                    .notFound, code: "entry_not_in_tree",
+                    message: "entry \(sequence) is not in the tree of \(size) entries; ask with tree_size of at least \(sequence)")
             }
             let tree = leaves.prefix(size)
             return try JSONBody.response(

@@ -92,6 +92,8 @@ struct NormalizationTests {
         #expect(pinned.problem(withDeclared: "email-v1") == nil)
         #expect(pinned.problem(withDeclared: "phone-e164-v1") == nil)
         #expect(pinned.problem(withDeclared: "email-v2")?.code == "unknown_token_profile")
+        #expect(pinned.problem(withDeclared: "")?.code == "unknown_token_profile")
+        #expect(pinned.problem(withDeclared: "email-v1 x")?.code == "unknown_token_profile")
         let emailOnly = try PinnedProfiles.parse("email-v1", required: true).get()
         #expect(emailOnly.problem(withDeclared: nil)?.code == "token_profile_required")
         #expect(emailOnly.problem(withDeclared: "phone-e164-v1")?.code == "token_profile_mismatch")

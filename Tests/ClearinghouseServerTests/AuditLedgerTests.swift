@@ -40,7 +40,7 @@ struct AuditLedgerTests {
             _ = try await client.upload("/v1/consents", consents, as: acme, headers: [HTTPField.Name("Idempotency-Key")!: "c-1"])
             let conflict = try await client.upload(
                 "/v1/consents", Lines.body([Lines.consent("cat")]), as: acme, headers: [HTTPField.Name("Idempotency-Key")!: "c-1"])
-            #expect(conflict.status == .unprocessableContent)
+            #expect(conflict.status == .conflict)
             let invalid = try await client.upload("/v1/signals", "{\"token\":\"nope\"}\n", as: acme)
             #expect(invalid.status == .badRequest)
             #expect(try Self.entryCount(daemon) == 3)
@@ -72,7 +72,13 @@ struct AuditLedgerTests {
             #expect(earlier.int("tree_size") == 4)
             let badProof = try await client.execute(
                 uri: "/v1/ledger/proof?sequence=9", method: .get, headers: [.authorization: "Bearer \(acme)"])
-            #expect(badProof.status == .badRequest && badProof.errorCode == "bad_sequence")
+            #expect(badProof.status == .notFound && badProof.errorCode == "entry_not_in_tree")
+            let tooBig = try await client.execute(
+                uri: "/v1/ledger/proof?sequence=1&tree_size=99", method: .get, headers: [.authorization: "Bearer \(acme)"])
+            #expect(tooBig.status == .notFound && tooBig.errorCode == "tree_size_not_found")
+            let malformed = try await client.execute(
+                uri: "/v1/ledger/proof?sequence=x", method: .get, headers: [.authorization: "Bearer \(acme)"])
+            #expect(malformed.status == .badRequest && malformed.errorCode == "bad_sequence")
 
             try await daemon.runtime.store.rotateKey(partner: PartnerID("globex")!, key: APIKey.generate(), at: WallClock.nowMilliseconds())
             try await daemon.runtime.store.disablePartner(PartnerID("globex")!, at: WallClock.nowMilliseconds())

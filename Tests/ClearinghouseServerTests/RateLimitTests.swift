@@ -9,7 +9,7 @@ import Testing
 @Suite("Rate limits")
 struct RateLimitTests {
     static let tight = RateLimits(
-        writes: .init(rate: 0.5, burst: 2), reads: .init(rate: 0.5, burst: 3), authenticationFailures: .init(rate: 1.0 / 60, burst: 3))
+        writes: .init(rate: 0.02, burst: 2), reads: .init(rate: 0.02, burst: 3), authenticationFailures: .init(rate: 1.0 / 60, burst: 3))
 
     @Test("a partner's writes and reads each have a bucket: 429 with Retry-After past the burst, others unaffected")
     func perPartnerBuckets() async throws {
@@ -22,15 +22,13 @@ struct RateLimitTests {
             #expect(third.status == .tooManyRequests)
             #expect(third.errorCode == "rate_limited")
             let retryAfter = try #require(third.headers[.retryAfter].flatMap { Int($0) })
-            #expect((1...2).contains(retryAfter))
+            #expect((1...50).contains(retryAfter))
             #expect(try daemon.count("SELECT COUNT(*) FROM batch") == 2, "a refused batch stores nothing")
             // Another partner's writes, and acme's reads, draw from other buckets.
             #expect(try await client.upload("/v1/consents", body, as: globex).status == .ok)
             let read = try await client.execute(uri: "/v1/ledger/head", method: .get, headers: [.authorization: "Bearer \(acme)"])
             #expect(read.status == .ok)
-            // After the wait, acme may write again.
-            try await Task.sleep(for: .seconds(retryAfter))
-            #expect(try await client.upload("/v1/consents", body, as: acme).status == .ok)
+            // Refilling at the configured rate is checked without waiting in `bucketArithmetic`.
         }
     }
 

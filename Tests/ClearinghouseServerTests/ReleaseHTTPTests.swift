@@ -127,7 +127,9 @@ struct ReleaseHTTPTests {
             // The scheduled export of that release, signed by the daemon's export key.
             let key = try #require(daemon.runtime.exportKey)
             let folder = "\(exports)/acme/release-\(record.id)"
-            for _ in 0..<100 where !FileManager.default.fileExists(atPath: folder) { try await Task.sleep(for: .milliseconds(100)) }
+            // Partners are exported one after another, acme first.
+            let last = "\(exports)/globex/release-\(record.id)/manifest.json"
+            for _ in 0..<300 where !FileManager.default.fileExists(atPath: last) { try await Task.sleep(for: .milliseconds(100)) }
             #expect(ExportVerifier.verify(folder: folder, trustedPublicKey: Hex.decode(key.publicKeyHex)!).ok)
             #expect(FileManager.default.fileExists(atPath: "\(exports)/globex/release-\(record.id)/manifest.json"))
             #expect(daemon.logText.contains("scheduled export written"))

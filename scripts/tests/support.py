@@ -50,15 +50,18 @@ class Daemon:
                                         stdout=subprocess.DEVNULL, stderr=self.log, env=env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            match = re.search(r"server\.address=127\.0\.0\.1:(\d+)", open(self.log_path).read())
+            with open(self.log_path) as handle:
+                match = re.search(r"server\.address=127\.0\.0\.1:(\d+)", handle.read())
             if match:
                 self.port = int(match.group(1))
                 return
             if self.process.poll() is not None:
                 break
             time.sleep(0.05)
+        with open(self.log_path) as handle:
+            log = handle.read()
         self.stop()
-        raise RuntimeError("the daemon did not start:\n" + open(self.log_path).read())
+        raise RuntimeError("the daemon did not start:\n" + log)
 
     @property
     def url(self):

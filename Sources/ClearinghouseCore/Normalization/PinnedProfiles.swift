@@ -40,7 +40,9 @@ public struct PinnedProfiles: Sendable, Equatable {
 
     /// Checks the `Token-Profile` an upload names; `nil` when the batch may be read.
     public func problem(withDeclared declared: String?) -> NormalizationFailure? {
-        guard let declared = declared?.trimmingSpaces, !declared.isEmpty else {
+        // Exact match only: HTTP already strips surrounding whitespace, and a header that is
+        // present but empty or padded names no profile.
+        guard let declared else {
             return required
                 ? .init("token_profile_required", "name the normalization profile of the tokens in a Token-Profile header (\(listValue))")
                 : nil
