@@ -89,13 +89,21 @@ public struct ReleaseController: Sendable {
         let id: Int64?
         if parameter == "latest" {
             id = nil
-        } else if let number = Int64(parameter), number > 0 {
+        } else if Self.isPositiveNumeral(parameter) {
+            // Well formed but past Int64: no release can have that id.
+            guard let number = Int64(parameter) else { throw Self.releaseNotFound }
             id = number
         } else {
             throw APIError(.badRequest, code: "bad_release_id", message: "the release id must be a positive number or latest")
         }
         guard let record = try await store.release(id: id) else { throw Self.releaseNotFound }
         return record
+    }
+
+    /// Matches the spec's `[1-9][0-9]*`, whatever its length.
+    private static func isPositiveNumeral(_ text: String) -> Bool {
+        guard let first = text.utf8.first, first != UInt8(ascii: "0") else { return false }
+        return text.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 
     private static var releaseNotFound: APIError {

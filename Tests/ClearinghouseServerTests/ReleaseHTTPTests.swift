@@ -94,6 +94,14 @@ struct ReleaseHTTPTests {
             let missing = try await client.execute(
                 uri: "/v1/releases/999/affinities", method: .get, headers: [.authorization: "Bearer \(daemon.keys["acme"]!)"])
             #expect(missing.status == .notFound && missing.errorCode == "release_not_found")
+            // A well-formed id past Int64 (schemathesis found it answered 400) names no release either.
+            let huge = try await client.execute(
+                uri: "/v1/releases/9969660982069743993277/affinities", method: .get,
+                headers: [.authorization: "Bearer \(daemon.keys["acme"]!)"])
+            #expect(huge.status == .notFound && huge.errorCode == "release_not_found")
+            let malformed = try await client.execute(
+                uri: "/v1/releases/07/affinities", method: .get, headers: [.authorization: "Bearer \(daemon.keys["acme"]!)"])
+            #expect(malformed.status == .badRequest && malformed.errorCode == "bad_release_id")
             // Nothing row-level in any release answer: no token of any uploaded person.
             let everyone = (0..<60).map { "shared-\($0)" } + (0..<30).map { "third-\($0)" } + ["expiring", "revoked"]
             for answer in [list, acme, globex, initech, foreign, missing] {
