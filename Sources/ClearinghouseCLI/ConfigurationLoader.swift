@@ -94,6 +94,8 @@ public enum ConfigurationLoader {
         case .success(let pinned): tokenProfiles = pinned
         case .failure(let problem): throw Problem(description: "setting 'ingest.token_profiles': \(problem.message)")
         }
+        let tls = try tlsSettings(
+            certificate: text("tls.certificate_file"), key: text("tls.key_file"), clientCA: text("tls.client_ca_file"))
         return ServerSettings(
             host: text("server.host"),
             port: integer("server.port"),
@@ -115,7 +117,28 @@ public enum ConfigurationLoader {
                 writes: .init(rate: decimal("limits.write_per_second"), burst: Double(integer("limits.write_burst"))),
                 reads: .init(rate: decimal("limits.read_per_second"), burst: Double(integer("limits.read_burst"))),
                 authenticationFailures: .init(
-                    rate: decimal("limits.auth_failures_per_minute") / 60, burst: Double(integer("limits.auth_failure_burst")))))
+                    rate: decimal("limits.auth_failures_per_minute") / 60, burst: Double(integer("limits.auth_failure_burst"))),
+                concurrentUploads: integer("limits.concurrent_uploads")),
+            tls: tls,
+            requestTimeoutSeconds: integer("server.request_timeout_seconds"),
+            maxHeaderBytes: integer("server.max_header_bytes"))
+    }
+
+    /// TLS needs both certificate and key; a client CA needs TLS.
+    static func tlsSettings(certificate: String, key: String, clientCA: String) throws -> TLSSettings? {
+        switch (certificate.isEmpty, key.isEmpty) {
+        case (true, true):
+            guard clientCA.isEmpty else {
+                throw Problem(description: "tls.client_ca_file is set but TLS is off; set tls.certificate_file and tls.key_file too")
+            }
+            return nil
+        case (false, false):
+            return TLSSettings(certificateFile: certificate, keyFile: key, clientCAFile: clientCA.isEmpty ? nil : clientCA)
+        case (false, true):
+            throw Problem(description: "tls.certificate_file is set but tls.key_file is not; set both (scripts/make-certs writes a pair)")
+        case (true, false):
+            throw Problem(description: "tls.key_file is set but tls.certificate_file is not; set both (scripts/make-certs writes a pair)")
+        }
     }
 
     /// Checks a value against its setting's kind; returns a problem text or `nil`.

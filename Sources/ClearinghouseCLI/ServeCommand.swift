@@ -21,6 +21,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (setting log.level).")
     var logLevel: String?
 
+    @Option(name: .long, help: "PEM certificate chain to serve HTTPS with (setting tls.certificate_file).")
+    var tlsCertificate: String?
+
+    @Option(name: .long, help: "PEM private key of --tls-certificate (setting tls.key_file).")
+    var tlsKey: String?
+
+    @Option(name: .long, help: "PEM CA of partners' client certificates; turns on mutual TLS (setting tls.client_ca_file).")
+    var tlsClientCa: String?
+
     func validate() throws {
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be from 0 to 65535") }
         if let logLevel, Logger.Level(rawValue: logLevel) == nil {
@@ -33,6 +42,9 @@ struct ServeCommand: AsyncParsableCommand {
         if let host { flags["server.host"] = .string(host) }
         if let port { flags["server.port"] = .int(port) }
         if let logLevel { flags["log.level"] = .string(logLevel) }
+        if let tlsCertificate { flags["tls.certificate_file"] = .string(tlsCertificate) }
+        if let tlsKey { flags["tls.key_file"] = .string(tlsKey) }
+        if let tlsClientCa { flags["tls.client_ca_file"] = .string(tlsClientCa) }
         let settings = try await options.settings(extra: flags)
         let level = settings.logLevel
         LoggingSystem.bootstrap { label in

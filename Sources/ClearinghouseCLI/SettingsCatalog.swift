@@ -54,6 +54,21 @@ public enum SettingsCatalog {
             key: "server.idle_timeout_seconds", kind: .integer(1...3600), defaultValue: "60",
             summary: "A connection with no traffic either way for this long is closed."),
         Setting(
+            key: "server.request_timeout_seconds", kind: .integer(10...86_400), defaultValue: "900",
+            summary: "A request whose body takes longer than this to arrive gets 408 and is closed; nothing is stored."),
+        Setting(
+            key: "server.max_header_bytes", kind: .integer(1024...(1 << 20)), defaultValue: "16384",
+            summary: "Largest request head (request line and headers) in bytes; a larger one gets 400 and the connection closes."),
+        Setting(
+            key: "tls.certificate_file", kind: .optionalText, defaultValue: "",
+            summary: "PEM certificate chain the daemon serves HTTPS with (with tls.key_file; empty: plain HTTP) (flag --tls-certificate)."),
+        Setting(
+            key: "tls.key_file", kind: .optionalText, defaultValue: "",
+            summary: "PEM private key of tls.certificate_file (flag --tls-key)."),
+        Setting(
+            key: "tls.client_ca_file", kind: .optionalText, defaultValue: "",
+            summary: "PEM CA that signs partners' client certificates; when set, every client must present one whose subject CN is its partner id (mutual TLS) (flag --tls-client-ca)."),
+        Setting(
             key: "ingest.max_body_bytes", kind: .integer(1024...(16 << 30)), defaultValue: "268435456",
             summary: "Largest request body as sent (gzip counts compressed); larger bodies get 413 before they are read."),
         Setting(
@@ -101,6 +116,9 @@ public enum SettingsCatalog {
         Setting(
             key: "limits.auth_failure_burst", kind: .integer(1...10_000), defaultValue: "10",
             summary: "Failed authentications one address may make at once before limits.auth_failures_per_minute applies."),
+        Setting(
+            key: "limits.concurrent_uploads", kind: .integer(1...1000), defaultValue: "4",
+            summary: "Uploads one partner may have in flight at once; more get 429 with Retry-After before their body is read."),
         Setting(
             key: "privacy.k", kind: .integer(PrivacySettings.minimumK...1_000_000), defaultValue: "50",
             summary: "A count is released only if at least k distinct persons make it up; never below 10."),

@@ -1,5 +1,6 @@
 import ClearinghouseCore
 import Hummingbird
+import NIOCore
 
 /// The per-request context: Hummingbird's core storage plus the partner the request
 /// authenticated as (set by ``PartnerAuthenticator``).
@@ -8,11 +9,14 @@ public struct AppRequestContext: RequestContext {
     public var partner: AuthenticatedPartner?
     /// The client's IP address, the key of the failed-authentication limit.
     public let remoteAddress: String?
+    /// The connection, for its TLS peer certificate under mutual TLS.
+    public let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.partner = nil
         self.remoteAddress = source.channel.remoteAddress?.ipAddress
+        self.channel = source.channel
     }
 
     /// The authenticated partner; routes behind the authenticator can rely on it.

@@ -2,36 +2,46 @@ import ClearinghouseCore
 import ClearinghouseSQLite
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
+import NIOSSL
 import ServiceLifecycle
 
 /// What `serve` runs, and what tests run with their own settings (port 0, a temporary data
 /// directory): opens or creates the data directory, the pepper and the database, then builds
 /// the HTTP application around them.
 public func buildApplication(_ settings: ServerSettings, logger: Logger) async throws -> some ApplicationProtocol {
-    buildApplication(try await DaemonRuntime.open(settings, logger: logger), logger: logger)
+    try buildApplication(try await DaemonRuntime.open(settings, logger: logger), logger: logger)
 }
 
 /// Builds the application around an already opened runtime (tests open it first to add partners).
-public func buildApplication(_ runtime: DaemonRuntime, logger: Logger) -> some ApplicationProtocol {
+public func buildApplication(_ runtime: DaemonRuntime, logger: Logger) throws -> some ApplicationProtocol {
     let settings = runtime.settings
     let router = buildRouter(runtime)
     let host = settings.host
+    let http1 = HTTPServerBuilder.http1(
+        configuration: .init(
+            additionalChannelHandlers: [
+                ExpectContinueHandler(maxBodyBytes: settings.limits.maxBodyBytes),
+                CloseAfterResponseHandler(),
+            ],
+            idleTimeout: .seconds(Int64(settings.idleTimeoutSeconds)),
+            httpDecoderConfiguration: .init(
+                maxHeaderFieldSize: settings.maxHeaderBytes, maxHeaderListSize: settings.maxHeaderBytes, maxHeaderFieldCount: 100)))
+    let server = try runtime.tlsConfiguration.map { try HTTPServerBuilder.tls(http1, tlsConfiguration: $0) } ?? http1
     return Application(
         router: router,
-        server: .http1(
-            configuration: .init(
-                additionalChannelHandlers: [
-                    ExpectContinueHandler(maxBodyBytes: settings.limits.maxBodyBytes),
-                    CloseAfterResponseHandler(),
-                ],
-                idleTimeout: .seconds(Int64(settings.idleTimeoutSeconds)))),
+        server: server,
         configuration: .init(address: .hostname(host, port: settings.port), serverName: "clearinghouse"),
         services: releaseServices(runtime, logger: logger),
         onServerRunning: { channel in
             logger.notice(
                 "clearinghouse listening",
-                metadata: ["server.address": "\(host):\(channel.localAddress?.port ?? settings.port)"])
+                metadata: [
+                    "server.address": "\(host):\(channel.localAddress?.port ?? settings.port)",
+                    "server.tls": "\(settings.tls == nil ? "off" : settings.tls!.requiresClientCertificate ? "mutual" : "on")",
+                ])
         },
         logger: logger
     )
@@ -66,7 +76,10 @@ public func buildRouter(_ runtime: DaemonRuntime) -> Router<AppRequestContext> {
     router.addRoutes(HealthController(store: runtime.store).routes)
     router.addRoutes(OpenAPIController().routes)
     router.group("v1")
-        .add(middleware: PartnerAuthenticator(store: runtime.store, limits: runtime.settings.rateLimits))
+        .add(
+            middleware: PartnerAuthenticator(
+                store: runtime.store, limits: runtime.settings.rateLimits,
+                requiresClientCertificate: runtime.settings.tls?.requiresClientCertificate ?? false))
         .addRoutes(IngestController(store: runtime.store, deriver: runtime.deriver, settings: runtime.settings).routes)
         .addRoutes(ReleaseController(store: runtime.store, recommendation: runtime.settings.recommendation).routes)
         .addRoutes(LedgerController(store: runtime.store).routes)
@@ -83,17 +96,25 @@ public struct DaemonRuntime: Sendable {
     /// The key that signs scheduled exports; loaded at start when `export.dir` is set, so a bad
     /// key file stops the daemon at once instead of failing the first export a day later.
     public let exportKey: ExportSigningKey?
+    /// The listener's TLS, read from `settings.tls` at start so a bad certificate or key stops
+    /// the daemon at once.
+    public let tlsConfiguration: TLSConfiguration?
 
-    public init(settings: ServerSettings, store: any ClearinghouseStore, deriver: PersonKeyDeriver, exportKey: ExportSigningKey? = nil) {
+    public init(
+        settings: ServerSettings, store: any ClearinghouseStore, deriver: PersonKeyDeriver, exportKey: ExportSigningKey? = nil,
+        tlsConfiguration: TLSConfiguration? = nil
+    ) {
         self.settings = settings
         self.store = store
         self.deriver = deriver
         self.exportKey = exportKey
+        self.tlsConfiguration = tlsConfiguration
     }
 
     /// Creates the data directory (mode 0700), the pepper file (0600) and the database on first
     /// start; refuses to start with a pepper that does not belong to the database.
     public static func open(_ settings: ServerSettings, logger: Logger) async throws -> DaemonRuntime {
+        let tlsConfiguration = try settings.tls?.serverConfiguration()
         let files = FileManager.default
         try files.createDirectory(
             atPath: settings.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -108,6 +129,7 @@ public struct DaemonRuntime: Sendable {
             .pseudonymizing(with: deriver.auditPseudonymizer)
         try await store.bindPepper(fingerprint: deriver.fingerprint)
         let exportKey = try settings.exportDirectory.map { _ in try ExportSigningKey.loadOrCreate(at: settings.exportKeyPath) }
-        return DaemonRuntime(settings: settings, store: store, deriver: deriver, exportKey: exportKey)
+        return DaemonRuntime(
+            settings: settings, store: store, deriver: deriver, exportKey: exportKey, tlsConfiguration: tlsConfiguration)
     }
 }

@@ -13,11 +13,13 @@ public struct IngestController: Sendable {
     let store: any ClearinghouseStore
     let deriver: PersonKeyDeriver
     let settings: ServerSettings
+    let uploads: ConcurrentUploadLimiter
 
     public init(store: any ClearinghouseStore, deriver: PersonKeyDeriver, settings: ServerSettings) {
         self.store = store
         self.deriver = deriver
         self.settings = settings
+        self.uploads = ConcurrentUploadLimiter(limit: settings.rateLimits.concurrentUploads)
     }
 
     public var routes: RouteCollection<AppRequestContext> {
@@ -34,7 +36,26 @@ public struct IngestController: Sendable {
 
     func ingest(_ kind: BatchKind, _ request: Request, _ context: AppRequestContext) async throws -> Response {
         let partner = try context.requirePartner()
+        let response = try await uploads.withSlot(partner.id) {
+            try await ingest(kind, request, context, as: partner)
+        }
+        guard let response else {
+            RateLimitMetrics.limited("concurrent_uploads")
+            context.logger.notice("request refused: concurrent uploads", metadata: ["limit.kind": "concurrent_uploads"])
+            throw APIError.rateLimited(
+                code: "too_many_concurrent_uploads",
+                message: "this partner already has \(settings.rateLimits.concurrentUploads) uploads in flight"
+                    + " (limits.concurrent_uploads); send the next batch when one has been answered",
+                wait: .seconds(1))
+        }
+        return response
+    }
+
+    private func ingest(
+        _ kind: BatchKind, _ request: Request, _ context: AppRequestContext, as partner: AuthenticatedPartner
+    ) async throws -> Response {
         let started = ContinuousClock.now
+        context.logger.debug("batch receiving", metadata: ["batch.kind": "\(kind.rawValue)"])
         let format = try RequestHeaders.bodyFormat(request.headers[.contentType])
         let gzip = try RequestHeaders.isGzip(request.headers[.contentEncoding])
         let idempotencyKey = try RequestHeaders.idempotencyKey(request.headers[Self.idempotencyKeyHeader])
@@ -54,8 +75,11 @@ public struct IngestController: Sendable {
             spoolDirectory: settings.spoolDirectory)
         var bodyRead = false
         let batch: DecodedBatch
+        // Checked as each part of the body arrives; a client that goes silent meets the idle timeout.
+        let deadline = started + .seconds(settings.requestTimeoutSeconds)
         do {
             for try await chunk in request.body {
+                if ContinuousClock.now > deadline { throw requestTimedOut(kind: kind, context) }
                 try chunk.withUnsafeReadableBytes { try decoder.feed($0) }
             }
             bodyRead = true
@@ -100,6 +124,17 @@ public struct IngestController: Sendable {
         var headers: HTTPFields = [:]
         if replayed { headers[Self.replayedHeader] = "true" }
         return try JSONBody.response(receipt, headers: headers)
+    }
+
+    private func requestTimedOut(kind: BatchKind, _ context: AppRequestContext) -> APIError {
+        IngestMetrics.batch(kind: kind, result: "rejected")
+        context.logger.notice("batch rejected", metadata: ["batch.kind": "\(kind.rawValue)", "error.code": "request_timeout"])
+        var error = APIError(
+            .requestTimeout, code: "request_timeout",
+            message: "the body took longer than \(settings.requestTimeoutSeconds) s to arrive (server.request_timeout_seconds)"
+                + " and nothing was stored; send smaller batches or retry from a faster link")
+        error.closeConnection = true
+        return error
     }
 
     private func rejection(

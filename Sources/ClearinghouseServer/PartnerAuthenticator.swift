@@ -13,15 +13,20 @@ import Logging
 /// 429 for every request until its bucket refills, before any key is checked (a brute-force
 /// attempt learns nothing more); an authenticated partner's writes and reads each draw from
 /// its own token bucket.
+///
+/// Under mutual TLS (`tls.client_ca_file`), the client certificate's common name must be the
+/// partner the key belongs to; otherwise 403, counted as a failed authentication.
 public struct PartnerAuthenticator: RouterMiddleware {
     public typealias Context = AppRequestContext
     let store: any ClearinghouseStore
     let authenticationFailures: TokenBucketLimiter
     let writes: TokenBucketLimiter
     let reads: TokenBucketLimiter
+    let requiresClientCertificate: Bool
 
-    public init(store: any ClearinghouseStore, limits: RateLimits = RateLimits()) {
+    public init(store: any ClearinghouseStore, limits: RateLimits = RateLimits(), requiresClientCertificate: Bool = false) {
         self.store = store
+        self.requiresClientCertificate = requiresClientCertificate
         self.authenticationFailures = TokenBucketLimiter(limits.authenticationFailures)
         self.writes = TokenBucketLimiter(limits.writes)
         self.reads = TokenBucketLimiter(limits.reads)
@@ -40,7 +45,9 @@ public struct PartnerAuthenticator: RouterMiddleware {
                 message: "too many requests with a bad API key from this address (limits.auth_failures_per_minute)", wait: wait)
         }
         do {
-            context.partner = try await authenticate(request, logger: context.logger)
+            let partner = try await authenticate(request, logger: context.logger)
+            if requiresClientCertificate { try await checkCertificate(of: context, names: partner) }
+            context.partner = partner
         } catch {
             _ = authenticationFailures.take(source)
             throw error
@@ -59,6 +66,19 @@ public struct PartnerAuthenticator: RouterMiddleware {
                 wait: wait)
         }
         return try await next(request, context)
+    }
+
+    private func checkCertificate(of context: Context, names partner: AuthenticatedPartner) async throws {
+        let name = try? await ClientCertificate.commonName(on: context.channel)
+        guard name == partner.id else {
+            context.logger.warning(
+                "authentication failed: client certificate names another partner",
+                metadata: ["auth.partner": "\(partner.id)", "auth.certificate_name": "\(name ?? "none")"])
+            throw APIError(
+                .forbidden, code: "client_certificate_mismatch",
+                message: "the TLS client certificate does not name the partner this API key belongs to; "
+                    + "use the certificate issued for that partner (its subject CN is the partner id)")
+        }
     }
 
     private func authenticate(_ request: Request, logger: Logger) async throws -> AuthenticatedPartner {

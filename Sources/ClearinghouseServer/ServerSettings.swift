@@ -36,6 +36,12 @@ public struct ServerSettings: Sendable {
     public var exportDirectory: String?
     /// Per-partner request rates and the failed-authentication limit per address.
     public var rateLimits: RateLimits
+    /// HTTPS (and optionally mutual TLS) on the listener; `nil`: plain HTTP (loopback use).
+    public var tls: TLSSettings?
+    /// Seconds a request may take to send its body; a slower one is answered 408 and closed.
+    public var requestTimeoutSeconds: Int
+    /// Largest request head (all header lines together), in bytes; more gets 400 and the connection closes.
+    public var maxHeaderBytes: Int
 
     public init(
         host: String = "127.0.0.1",
@@ -52,7 +58,10 @@ public struct ServerSettings: Sendable {
         tokenProfiles: PinnedProfiles = PinnedProfiles(),
         recommendation: RecommendationSettings = RecommendationSettings(),
         exportDirectory: String? = nil,
-        rateLimits: RateLimits = RateLimits()
+        rateLimits: RateLimits = RateLimits(),
+        tls: TLSSettings? = nil,
+        requestTimeoutSeconds: Int = 900,
+        maxHeaderBytes: Int = 16 * 1024
     ) {
         self.host = host
         self.port = port
@@ -69,6 +78,9 @@ public struct ServerSettings: Sendable {
         self.recommendation = recommendation
         self.exportDirectory = exportDirectory
         self.rateLimits = rateLimits
+        self.tls = tls
+        self.requestTimeoutSeconds = requestTimeoutSeconds
+        self.maxHeaderBytes = maxHeaderBytes
     }
 
     public var databasePath: String { "\(dataDirectory)/clearinghouse.sqlite" }

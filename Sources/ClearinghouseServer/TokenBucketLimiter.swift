@@ -84,14 +84,18 @@ public struct RateLimits: Sendable, Equatable {
     public var reads: TokenBucketLimiter.Limit
     /// Failed authentications per source address; stricter than normal traffic.
     public var authenticationFailures: TokenBucketLimiter.Limit
+    /// Uploads one partner may have in flight at once (each holds a spool and, at the end, the writer).
+    public var concurrentUploads: Int
 
     public init(
         writes: TokenBucketLimiter.Limit = .init(rate: 10, burst: 20),
         reads: TokenBucketLimiter.Limit = .init(rate: 50, burst: 100),
-        authenticationFailures: TokenBucketLimiter.Limit = .init(rate: 10.0 / 60, burst: 10)
+        authenticationFailures: TokenBucketLimiter.Limit = .init(rate: 10.0 / 60, burst: 10),
+        concurrentUploads: Int = 4
     ) {
         self.writes = writes
         self.reads = reads
         self.authenticationFailures = authenticationFailures
+        self.concurrentUploads = concurrentUploads
     }
 }

@@ -32,6 +32,8 @@ struct TestDaemon: Sendable {
         tokenProfiles: PinnedProfiles = PinnedProfiles(),
         exportDirectory: String? = nil,
         rateLimits: RateLimits = TestDaemon.unlimited,
+        tls: TLSSettings? = nil,
+        requestTimeoutSeconds: Int = 900,
         _ body: @Sendable (any TestClientProtocol, TestDaemon) async throws -> Void
     ) async throws {
         let directory = NSTemporaryDirectory() + "clearinghouse-test-" + UUID().uuidString
@@ -44,7 +46,8 @@ struct TestDaemon: Sendable {
         let settings = ServerSettings(
             host: "127.0.0.1", port: 0, dataDirectory: directory, limits: limits,
             privacy: PrivacySettings(k: 10, differentialPrivacy: false), releaseEverySeconds: releaseEverySeconds,
-            tokenProfiles: tokenProfiles, exportDirectory: exportDirectory, rateLimits: rateLimits)
+            tokenProfiles: tokenProfiles, exportDirectory: exportDirectory, rateLimits: rateLimits, tls: tls,
+            requestTimeoutSeconds: requestTimeoutSeconds)
         let runtime = try await DaemonRuntime.open(settings, logger: logger)
         var keys: [String: String] = [:]
         for partner in partners {
@@ -53,7 +56,7 @@ struct TestDaemon: Sendable {
             keys[partner] = key.text
         }
         let daemon = TestDaemon(directory: directory, runtime: runtime, logs: logs, keys: keys)
-        let app = buildApplication(runtime, logger: logger)
+        let app = try buildApplication(runtime, logger: logger)
         try await app.test(.live) { client in try await body(client, daemon) }
     }
 

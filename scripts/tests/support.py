@@ -37,7 +37,8 @@ def binary():
 class Daemon:
     """`clearinghouse serve` on a free loopback port, with one partner."""
 
-    def __init__(self, environment=None, partner="acme"):
+    def __init__(self, environment=None, partner="acme", arguments=(), scheme="http"):
+        self.scheme = scheme
         self.folder = tempfile.mkdtemp(prefix="clearinghouse-upload-test-")
         self.data = os.path.join(self.folder, "var")
         added = subprocess.run([binary(), "partner", "add", partner, "--name", partner.title(), "--format", "json",
@@ -46,7 +47,8 @@ class Daemon:
         self.log_path = os.path.join(self.folder, "daemon.log")
         self.log = open(self.log_path, "w")
         env = dict(os.environ, **(environment or {}))
-        self.process = subprocess.Popen([binary(), "serve", "--data-dir", self.data, "--port", "0", "--log-level", "info"],
+        self.process = subprocess.Popen([binary(), "serve", "--data-dir", self.data, "--port", "0", "--log-level", "info",
+                                         *arguments],
                                         stdout=subprocess.DEVNULL, stderr=self.log, env=env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -65,7 +67,7 @@ class Daemon:
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def query(self, sql):
         with sqlite3.connect(f"file:{self.data}/clearinghouse.sqlite?mode=ro", uri=True) as db:

@@ -231,6 +231,45 @@ class DaemonTests(unittest.TestCase):
             self.assertIn("CLEARINGHOUSE_API_KEY", missing.stderr)
 
 
+class MutualTLSTests(unittest.TestCase):
+    """The client against a daemon serving mutual TLS with certificates from scripts/make-certs."""
+
+    def test_upload_over_mutual_tls_and_a_crossed_certificate_is_refused(self):
+        with tempfile.TemporaryDirectory() as folder:
+            pki = os.path.join(folder, "pki")
+            subprocess.run([os.path.join(ROOT, "scripts", "make-certs"), "--out", pki, "acme", "globex"],
+                           check=True, capture_output=True)
+            self.assertEqual(os.stat(os.path.join(pki, "partners", "acme.key")).st_mode & 0o777, 0o600)
+            daemon = Daemon(scheme="https", arguments=[
+                "--tls-certificate", os.path.join(pki, "server.pem"), "--tls-key", os.path.join(pki, "server.key"),
+                "--tls-client-ca", os.path.join(pki, "ca.pem")])
+            try:
+                salt = write_salt(folder)
+                export = CRMExport(os.path.join(folder, "crm.csv"), persons=200, invalid_share=0, revoked_share=0)
+                base = [export.path, "--url", daemon.url, "--salt-file", salt, "--progress", "never", "--max-retries", "0",
+                        "--retry-base", "0.01", "--ca-file", os.path.join(pki, "ca.pem"), *COLUMNS]
+
+                def cert(partner):
+                    return ["--client-cert", os.path.join(pki, "partners", partner + ".pem"),
+                            "--client-key", os.path.join(pki, "partners", partner + ".key")]
+
+                def signals():
+                    return daemon.query("SELECT COUNT(*) FROM signal")[0][0]
+
+                crossed = run_client(base + ["--state-dir", os.path.join(folder, "s1")] + cert("globex"), key=daemon.key)
+                self.assertEqual(crossed.returncode, 77, crossed.stderr)
+                self.assertIn("client certificate", crossed.stderr)
+                no_cert = run_client(base + ["--state-dir", os.path.join(folder, "s2")], key=daemon.key)
+                self.assertEqual(no_cert.returncode, 75, no_cert.stderr)
+                self.assertEqual(signals(), 0)
+
+                done = run_client(base + ["--state-dir", os.path.join(folder, "s3")] + cert("acme"), key=daemon.key)
+                self.assertEqual(done.returncode, 0, done.stderr)
+                self.assertEqual(signals(), export.expected_signals)
+            finally:
+                daemon.stop()
+
+
 class PinnedProfileTests(unittest.TestCase):
     def test_daemon_refusing_the_profile_is_a_configuration_error_and_stores_nothing(self):
         daemon = Daemon(environment={"CLEARINGHOUSE_INGEST_TOKEN_PROFILES": "email-v1"})

@@ -1,0 +1,86 @@
+import ClearinghouseServer
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+
+/// The limits a hostile or broken client meets before it can hold the daemon's resources:
+/// concurrent uploads per partner, the request timeout on slow bodies, the head size limit.
+@Suite("Request limits")
+struct RequestLimitTests {
+    @Test("past limits.concurrent_uploads a partner's next upload gets 429 before it is read; other partners are unaffected")
+    func concurrentUploads() async throws {
+        var limits = TestDaemon.unlimited
+        limits.concurrentUploads = 2
+        try await TestDaemon.run(rateLimits: limits) { client, daemon in
+            let port = try #require(client.port)
+            let acme = daemon.keys["acme"]!
+            let line = Lines.consent("held-person") + "\n"
+            // Two uploads that send their head and half a body, then hold.
+            try await RawConnection.with(port: port) { first in
+                try await RawConnection.with(port: port) { second in
+                    for connection in [first, second] {
+                        try await connection.send(
+                            RawConnection.head("/v1/consents", key: acme, contentLength: line.utf8.count) + String(line.prefix(20)))
+                    }
+                    // Both are being received (each holds a slot) once the daemon has logged them.
+                    for _ in 0..<200 where daemon.logText.components(separatedBy: "batch receiving").count < 3 {
+                        try await Task.sleep(for: .milliseconds(25))
+                    }
+                    let body = Lines.body([Lines.consent("third-person")])
+                    let answer = try await client.upload("/v1/consents", body, as: acme)
+                    #expect(answer.status == .tooManyRequests)
+                    #expect(answer.errorCode == "too_many_concurrent_uploads")
+                    #expect(answer.headers[.retryAfter] == "1")
+                    let other = try await client.upload("/v1/consents", Lines.body([Lines.consent("globex-person")]), as: daemon.keys["globex"]!)
+                    #expect(other.status == .ok)
+
+                    // One held upload finishes its body: acme has a slot again.
+                    try await first.send(String(line.dropFirst(20)))
+                    #expect(try await first.read(untilHead: true).hasPrefix("HTTP/1.1 200"))
+                    #expect(try await client.upload("/v1/consents", body, as: acme).status == .ok)
+                }
+            }
+        }
+    }
+
+    @Test("a body that keeps trickling past server.request_timeout_seconds gets 408, the connection closes, nothing is stored")
+    func slowBody() async throws {
+        try await TestDaemon.run(requestTimeoutSeconds: 1) { client, daemon in
+            let port = try #require(client.port)
+            let lines = (0..<50).map { Lines.consent("slow-\($0)") }.joined(separator: "\n") + "\n"
+            let answer = try await RawConnection.with(port: port) { connection in
+                try await connection.send(RawConnection.head("/v1/consents", key: daemon.keys["acme"]!, contentLength: lines.utf8.count))
+                var sent = lines.startIndex
+                let started = ContinuousClock.now
+                // A few bytes every 200 ms: never idle, never done.
+                while ContinuousClock.now - started < .milliseconds(1600) {
+                    let next = lines.index(sent, offsetBy: 40)
+                    try? await connection.send(String(lines[sent..<next]))
+                    sent = next
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                return try await connection.read()
+            }
+            #expect(answer.hasPrefix("HTTP/1.1 408"))
+            #expect(answer.contains("request_timeout"))
+            #expect(try daemon.count("SELECT COUNT(*) FROM consent") == 0)
+            #expect(try daemon.count("SELECT COUNT(*) FROM batch") == 0)
+        }
+    }
+
+    @Test("a request head over server.max_header_bytes gets 400 and the connection closes")
+    func oversizedHead() async throws {
+        try await TestDaemon.run { client, daemon in
+            let padding = String(repeating: "a", count: daemon.settings.maxHeaderBytes + 1)
+            let answer = try await RawConnection.with(port: try #require(client.port)) { connection in
+                try await connection.send("GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Padding: \(padding)\r\n\r\n")
+                return try await connection.read()
+            }
+            #expect(answer.hasPrefix("HTTP/1.1 400"))
+            // Within the limit, the same request is answered.
+            let fine = try await client.execute(uri: "/healthz", method: .get, headers: [HTTPField.Name("X-Padding")!: "a"])
+            #expect(fine.status == .ok)
+        }
+    }
+}
