@@ -1,4 +1,5 @@
 // swift-tools-version: 6.1
+import Foundation
 import PackageDescription
 
 /// Clearinghouse: a daemon that pools consented customer signals of competing brands and lets
@@ -102,9 +103,17 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        .target(
+            name: "ClearinghouseFuzzHarness",
+            dependencies: [
+                "ClearinghouseCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "ClearinghouseCoreTests",
-            dependencies: ["ClearinghouseCore"],
+            dependencies: ["ClearinghouseCore", "ClearinghouseFuzzHarness"],
             swiftSettings: strictSwift
         ),
         .testTarget(
@@ -128,3 +137,18 @@ let package = Package(
     ]
 )
 
+/// libFuzzer targets, one per `FuzzHarness.Target`, only when `scripts/fuzz` builds them
+/// (`CLEARINGHOUSE_FUZZ=1`, `-sanitize=fuzzer,address`, scratch path `.build-fuzz`): they call
+/// libFuzzer's driver, which links only with the fuzzer sanitizer.
+if ProcessInfo.processInfo.environment["CLEARINGHOUSE_FUZZ"] == "1" {
+    package.targets.append(.target(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"))
+    for target in ["ndjson", "csv", "gzip", "normalizer"] {
+        package.targets.append(
+            .executableTarget(
+                name: "fuzz-\(target)",
+                dependencies: ["ClearinghouseFuzzHarness", "CLibFuzzer"],
+                path: "Fuzz/\(target)",
+                swiftSettings: strictSwift))
+        package.products.append(.executable(name: "fuzz-\(target)", targets: ["fuzz-\(target)"]))
+    }
+}

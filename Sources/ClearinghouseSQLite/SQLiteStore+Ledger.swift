@@ -9,6 +9,13 @@ extension SQLiteStore {
         }
     }
 
+    public func ledgerHashes(after count: Int) async throws -> [[UInt8]] {
+        try await writer.read { db in
+            try Data.fetchAll(db, sql: "SELECT hash FROM ledger WHERE sequence > ? ORDER BY sequence", arguments: [count])
+                .map { Array($0) }
+        }
+    }
+
     public func ledgerEntries(_ filter: LedgerFilter) async throws -> [LedgerEntry] {
         try await writer.read { db in
             var conditions: [String] = []

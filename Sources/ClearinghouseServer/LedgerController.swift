@@ -10,20 +10,22 @@ import Hummingbird
 /// pass unnoticed. It reveals only entry hashes and a count of state changes.
 public struct LedgerController: Sendable {
     let store: any ClearinghouseStore
+    let heads: LedgerHeadCache
 
     public init(store: any ClearinghouseStore) {
         self.store = store
+        self.heads = LedgerHeadCache(store: store)
     }
 
     public var routes: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
         routes.get("ledger/head") { _, context in
             _ = try context.requirePartner()
-            let leaves = try await store.ledgerHashes()
+            let head = try await heads.head()
             return try JSONBody.response(
                 LedgerHead(
-                    sequence: Int64(leaves.count), hash: Hex.encode(leaves.last ?? LedgerEntry.genesisHash),
-                    treeSize: leaves.count, root: Hex.encode(MerkleTree.root(leaves))))
+                    sequence: Int64(head.count), hash: Hex.encode(head.lastHash ?? LedgerEntry.genesisHash),
+                    treeSize: head.count, root: Hex.encode(head.root)))
         }
         routes.get("ledger/proof") { request, context in
             _ = try context.requirePartner()

@@ -27,6 +27,24 @@ struct MerkleTreeTests {
         }
     }
 
+    @Test("the frontier's root after each append equals the full tree's root, and the reference vectors")
+    func frontier() {
+        var frontier = MerkleFrontier()
+        #expect(frontier.root == MerkleTree.root([[UInt8]]()))
+        for size in 1...8 {
+            frontier.append(Self.leaves[size - 1])
+            #expect(Hex.encode(frontier.root) == Self.roots[size - 1])
+        }
+        var leaves: [[UInt8]] = []
+        var grown = MerkleFrontier()
+        for index in 0..<300 {
+            leaves.append(Array("entry-\(index)".utf8))
+            grown.append(leaves[index])
+            #expect(grown.root == MerkleTree.root(leaves), "size \(index + 1)")
+            #expect(grown.count == index + 1)
+        }
+    }
+
     @Test("every inclusion proof verifies, and fails for another leaf, index or root")
     func inclusionProofs() {
         let leaves = (0..<37).map { [UInt8(truncatingIfNeeded: $0), 0xAB] }

@@ -109,6 +109,13 @@ struct AuditLedgerTests {
                 == ["partner.added", "partner.key_rotated", "partner.disabled"])
             #expect(try await logged(["--since", "2099-01-01T00:00:00Z"]).isEmpty)
             #expect(try await logged([]).count == 8)
+
+            // The head follows later entries (it is kept incrementally) and its root is the full tree's.
+            let later = try await client.upload("/v1/consents", Lines.body([Lines.consent("later")]), as: acme)
+            let newHead = try await client.execute(uri: "/v1/ledger/head", method: .get, headers: [.authorization: "Bearer \(acme)"])
+            #expect(newHead.int("sequence") == 9 && newHead.json["hash"] as? String == later.json["ledger_hash"] as? String)
+            let hashes = try await daemon.runtime.store.ledgerHashes()
+            #expect(hashes.count == 9 && newHead.json["root"] as? String == Hex.encode(MerkleTree.root(hashes)))
         }
     }
 

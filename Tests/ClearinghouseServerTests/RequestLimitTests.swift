@@ -51,16 +51,27 @@ struct RequestLimitTests {
             let lines = (0..<50).map { Lines.consent("slow-\($0)") }.joined(separator: "\n") + "\n"
             let answer = try await RawConnection.with(port: port) { connection in
                 try await connection.send(RawConnection.head("/v1/consents", key: daemon.keys["acme"]!, contentLength: lines.utf8.count))
-                var sent = lines.startIndex
-                let started = ContinuousClock.now
-                // A few bytes every 200 ms: never idle, never done.
-                while ContinuousClock.now - started < .milliseconds(1600) {
-                    let next = lines.index(sent, offsetBy: 40)
-                    try? await connection.send(String(lines[sent..<next]))
-                    sent = next
-                    try await Task.sleep(for: .milliseconds(200))
+                // A few bytes every 200 ms (never idle, never done) until the daemon answers.
+                return try await withThrowingTaskGroup(of: String?.self) { group in
+                    group.addTask { try await connection.read(limit: .seconds(60)) }
+                    group.addTask {
+                        var sent = lines.startIndex
+                        while !Task.isCancelled, sent < lines.endIndex {
+                            let next = lines.index(sent, offsetBy: 40, limitedBy: lines.endIndex) ?? lines.endIndex
+                            try? await connection.send(String(lines[sent..<next]))
+                            sent = next
+                            try? await Task.sleep(for: .milliseconds(200))
+                        }
+                        return nil
+                    }
+                    while let finished = try await group.next() {
+                        if let text = finished {
+                            group.cancelAll()
+                            return text
+                        }
+                    }
+                    return ""
                 }
-                return try await connection.read()
             }
             #expect(answer.hasPrefix("HTTP/1.1 408"))
             #expect(answer.contains("request_timeout"))

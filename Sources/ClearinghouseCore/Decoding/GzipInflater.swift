@@ -65,6 +65,14 @@ public final class GzipInflater {
                 produced = windowBuffer.count - Int(stream.avail_out)
             }
             consumed += used
+            // Output zlib produced before it hit an error goes out first: then the first failure
+            // in stream order wins (a bad line before a bad checksum), however the body was
+            // chunked. The fuzzer found the answer depending on the chunking before.
+            if produced > 0 {
+                outputBytes += produced
+                guard outputBytes <= maxOutputBytes else { throw Failure.outputTooLarge(limit: maxOutputBytes) }
+                try window.withUnsafeBytes { try output(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) }
+            }
             switch status {
             case Z_OK, Z_BUF_ERROR:
                 break
@@ -75,11 +83,6 @@ public final class GzipInflater {
                 throw Failure.corrupt(message)
             default:
                 throw Failure.corrupt("zlib status \(status)")
-            }
-            if produced > 0 {
-                outputBytes += produced
-                guard outputBytes <= maxOutputBytes else { throw Failure.outputTooLarge(limit: maxOutputBytes) }
-                try window.withUnsafeBytes { try output(UnsafeRawBufferPointer(rebasing: $0[0..<produced])) }
             }
             if atMemberEnd { continue }
             if consumed >= input.count && produced < window.count { return }

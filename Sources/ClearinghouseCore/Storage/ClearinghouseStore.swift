@@ -45,6 +45,8 @@ public protocol ClearinghouseStore: Sendable {
 
     /// Every ledger entry's hash, in sequence order: the leaves of the ledger's Merkle tree.
     func ledgerHashes() async throws -> [[UInt8]]
+    /// The hashes of the entries after the first `count`, in sequence order.
+    func ledgerHashes(after count: Int) async throws -> [[UInt8]]
     /// Ledger entries matching `filter`, oldest first.
     func ledgerEntries(_ filter: LedgerFilter) async throws -> [LedgerEntry]
     /// Recomputes the whole chain, checks it against the recorded head and the given receipts.
