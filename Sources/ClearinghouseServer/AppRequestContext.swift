@@ -7,15 +7,15 @@ import NIOCore
 public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var partner: AuthenticatedPartner?
-    /// The client's IP address, the key of the failed-authentication limit.
-    public let remoteAddress: String?
-    /// The connection, for its TLS peer certificate under mutual TLS.
+    /// The connection: its peer address and, under mutual TLS, its peer certificate.
     public let channel: any Channel
+
+    /// The client's IP address, the key of the failed-authentication limit.
+    public var remoteAddress: String? { channel.remoteAddress?.ipAddress }
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.partner = nil
-        self.remoteAddress = source.channel.remoteAddress?.ipAddress
         self.channel = source.channel
     }
 

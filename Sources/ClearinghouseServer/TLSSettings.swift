@@ -31,16 +31,9 @@ public struct TLSSettings: Sendable, Equatable {
     /// Reads the files and builds the server configuration: TLS 1.2 at least, and with a client
     /// CA, a client certificate chaining to it is required in the handshake.
     public func serverConfiguration() throws -> TLSConfiguration {
-        let chain: [NIOSSLCertificate]
+        let chain = try Self.certificates(
+            in: certificateFile, setting: "tls.certificate_file", fix: "point it at the server's PEM certificate chain")
         let key: NIOSSLPrivateKey
-        do {
-            chain = try NIOSSLCertificate.fromPEMFile(certificateFile)
-        } catch {
-            throw Problem(description: "tls.certificate_file \(certificateFile) could not be read as a PEM certificate chain (\(error)); point it at the server's certificate")
-        }
-        guard !chain.isEmpty else {
-            throw Problem(description: "tls.certificate_file \(certificateFile) holds no certificate; point it at the server's PEM certificate")
-        }
         do {
             key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
         } catch {
@@ -50,15 +43,8 @@ public struct TLSSettings: Sendable, Equatable {
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12
         if let clientCAFile {
-            let roots: [NIOSSLCertificate]
-            do {
-                roots = try NIOSSLCertificate.fromPEMFile(clientCAFile)
-            } catch {
-                throw Problem(description: "tls.client_ca_file \(clientCAFile) could not be read as PEM certificates (\(error)); point it at the CA that signs partners' client certificates")
-            }
-            guard !roots.isEmpty else {
-                throw Problem(description: "tls.client_ca_file \(clientCAFile) holds no certificate")
-            }
+            let roots = try Self.certificates(
+                in: clientCAFile, setting: "tls.client_ca_file", fix: "point it at the CA that signs partners' client certificates")
             configuration.trustRoots = .certificates(roots)
             // On a server this requires a client certificate; hostnames are not checked (clients have none).
             configuration.certificateVerification = .noHostnameVerification
@@ -66,5 +52,17 @@ public struct TLSSettings: Sendable, Equatable {
         // Fail at start, not at the first handshake, when certificate and key do not belong together.
         _ = try NIOSSLContext(configuration: configuration)
         return configuration
+    }
+
+    /// The PEM certificates in `path`, at least one, or a problem naming the setting.
+    private static func certificates(in path: String, setting: String, fix: String) throws -> [NIOSSLCertificate] {
+        let certificates: [NIOSSLCertificate]
+        do {
+            certificates = try NIOSSLCertificate.fromPEMFile(path)
+        } catch {
+            throw Problem(description: "\(setting) \(path) could not be read as PEM certificates (\(error)); \(fix)")
+        }
+        guard !certificates.isEmpty else { throw Problem(description: "\(setting) \(path) holds no certificate; \(fix)") }
+        return certificates
     }
 }

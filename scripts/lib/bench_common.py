@@ -27,6 +27,13 @@ def start_daemon(binary, data_dir, log_path):
     sys.exit("the daemon did not start; see " + log_path)
 
 
+def add_partner(binary, data_dir, partner, name):
+    """`clearinghouse partner add`; returns the partner's API key."""
+    added = subprocess.run([binary, "partner", "add", partner, "--name", name, "--data-dir", data_dir, "--format", "json"],
+                           capture_output=True, text=True, check=True)
+    return json.loads(added.stdout)["api_key"]
+
+
 def upload(port, key, path, kind, index):
     result = subprocess.run(
         ["curl", "-sS", "-f", "-H", f"Authorization: Bearer {key}", "-H", "Content-Type: application/x-ndjson",

@@ -11,17 +11,15 @@ synchronous=FULL and one transaction per batch, as the daemon commits. Prints bo
 import argparse
 import hashlib
 import hmac
-import json
 import os
 import random
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 
-from bench_common import peak_rss_mib, start_daemon, upload_all, write_batches
+from bench_common import add_partner, peak_rss_mib, start_daemon, upload_all, write_batches
 
 
 def parse_arguments():
@@ -91,10 +89,7 @@ def main():
         body_bytes = sum(os.path.getsize(path) for path in signal_files)
         del consents, signals
 
-        added = subprocess.run(
-            [arguments.binary, "partner", "add", "bench", "--name", "Bench", "--data-dir", data_dir, "--format", "json"],
-            capture_output=True, text=True, check=True)
-        key = json.loads(added.stdout)["api_key"]
+        key = add_partner(arguments.binary, data_dir, "bench", "Bench")
         process, port = start_daemon(arguments.binary, data_dir, os.path.join(work, "daemon.log"))
         try:
             consent_seconds, _ = upload_all(port, key, consent_files, "consents", arguments.parallel)

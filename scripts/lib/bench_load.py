@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 
-from bench_common import peak_rss_mib, start_daemon
+from bench_common import add_partner, peak_rss_mib, start_daemon, upload
 
 PARTNERS = 8
 CONNECTIONS_PER_PARTNER = 4
@@ -97,14 +97,6 @@ def token(person):
     return hashlib.sha256(f"load-person-{person}".encode()).hexdigest()
 
 
-def curl_post(port, key, kind, body_path):
-    result = subprocess.run(
-        ["curl", "-sS", "-f", "-H", f"Authorization: Bearer {key}", "-H", "Content-Type: application/x-ndjson",
-         "--data-binary", f"@{body_path}", f"http://127.0.0.1:{port}/v1/{kind}"], capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"seeding {kind} failed: {result.stderr.strip()}")
-
-
 def run_wrk(script, port, path, seconds, threads):
     command = ["wrk", "-t", str(threads), "-c", str(PARTNERS * CONNECTIONS_PER_PARTNER), "-d", f"{seconds}s",
                "--timeout", "10s", "-s", script, f"http://127.0.0.1:{port}{path}"]
@@ -123,11 +115,7 @@ def main():
     work = tempfile.mkdtemp(prefix="clearinghouse-load-")
     data_dir = os.path.join(work, "var")
     try:
-        keys = []
-        for index in range(PARTNERS):
-            added = subprocess.run([options.binary, "partner", "add", f"brand{index}", "--name", f"Brand {index}",
-                                    "--format", "json", "--data-dir", data_dir], capture_output=True, text=True, check=True)
-            keys.append(json.loads(added.stdout)["api_key"])
+        keys = [add_partner(options.binary, data_dir, f"brand{index}", f"Brand {index}") for index in range(PARTNERS)]
         os.environ.update(
             CLEARINGHOUSE_LIMITS_WRITE_PER_SECOND="100000", CLEARINGHOUSE_LIMITS_WRITE_BURST="100000",
             CLEARINGHOUSE_LIMITS_READ_PER_SECOND="100000", CLEARINGHOUSE_LIMITS_READ_BURST="100000",
@@ -142,13 +130,13 @@ def main():
                                          "granted_at": "2026-01-01T00:00:00Z"}) + "\n")
         bodies = []
         for index, key in enumerate(keys):
-            curl_post(port, key, "consents", consents)
+            upload(port, key, consents, "consents", index)
             seed = os.path.join(work, f"seed-{index}.ndjson")
             with open(seed, "w") as handle:
                 for person in range(options.persons):
                     handle.write(json.dumps({"token": token(person), "kid": "k1", "category": f"line-{rng.randrange(6)}",
                                              "observed_at": "2026-11-01T10:00:00Z"}) + "\n")
-            curl_post(port, key, "signals", seed)
+            upload(port, key, seed, "signals", index)
             body = os.path.join(work, f"load-{index}.ndjson")
             with open(body, "w") as handle:
                 for _ in range(options.batch_lines):

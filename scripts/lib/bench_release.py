@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from bench_common import start_daemon, upload_all, write_batches
+from bench_common import add_partner, start_daemon, upload_all, write_batches
 
 
 def parse_arguments():
@@ -229,10 +229,7 @@ def load(arguments, rng, work, data_dir):
     names = [f"brand{index:02d}" for index in range(arguments.partners)]
     keys = {}
     for name in names:
-        added = subprocess.run(
-            [arguments.binary, "partner", "add", name, "--name", name, "--data-dir", data_dir, "--format", "json"],
-            capture_output=True, text=True, check=True)
-        keys[name] = json.loads(added.stdout)["api_key"]
+        keys[name] = add_partner(arguments.binary, data_dir, name, name)
     files = {}
     for index, name in enumerate(names):
         members = member_person[member_partner == index]

@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 
-from bench_common import peak_rss_mib
+from bench_common import add_partner, peak_rss_mib
 
 CATEGORIES = 10
 
@@ -165,9 +165,7 @@ def main():
     data_dir = os.path.join(work, "var")
     database = os.path.join(data_dir, "clearinghouse.sqlite")
     try:
-        added = subprocess.run([options.binary, "partner", "add", "acme", "--name", "Acme", "--format", "json",
-                                "--data-dir", data_dir], capture_output=True, text=True, check=True)
-        key = json.loads(added.stdout)["api_key"]
+        key = add_partner(options.binary, data_dir, "acme", "Acme")
 
         persons = max(1, options.signals // CATEGORIES)
         consent_lines = [json.dumps({"token": token(p), "kid": "k1", "purposes": ["affinity"],
