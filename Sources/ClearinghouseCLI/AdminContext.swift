@@ -1,6 +1,5 @@
 import ArgumentParser
 import ClearinghouseCore
-import ClearinghouseSQLite
 import ClearinghouseServer
 import Foundation
 import Logging
@@ -9,21 +8,21 @@ import Logging
 /// (WAL allows it) or alone.
 struct AdminContext {
     let settings: ServerSettings
-    let store: SQLiteStore
+    let store: any ClearinghouseStore
+    /// The pepper-keyed deriver: always there for `.write`, there for `.read` when the pepper
+    /// file could be read (same host as the daemon).
+    let deriver: PersonKeyDeriver?
 
-    static func open(_ options: GlobalOptions) async throws -> AdminContext {
+    /// Opens the store for `access`. Commands that write (`partner add`, `purge`, `release
+    /// now`, `export write`) must have the pepper: without it they stop here with a message.
+    static func open(_ options: GlobalOptions, access: StoreAccess) async throws -> AdminContext {
         let settings = try await options.settings()
         var logger = Logger(label: "clearinghouse.admin")
         logger.logLevel = .warning
         try FileManager.default.createDirectory(
             atPath: settings.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        var store = try SQLiteStore.open(path: settings.databasePath, logger: logger)
-        // With the daemon's pepper at hand (same host), audit records can be checked and
-        // revocations recorded under their pseudonyms; without it they cannot.
-        if let pepper = try? PepperFile.load(at: settings.pepperPath) {
-            store = store.pseudonymizing(with: PersonKeyDeriver(pepper: pepper).auditPseudonymizer)
-        }
-        return AdminContext(settings: settings, store: store)
+        let opened = try await StoreOpener.open(settings, access: access, logger: logger)
+        return AdminContext(settings: settings, store: opened.store, deriver: opened.deriver)
     }
 }
 

@@ -26,7 +26,7 @@ struct AuditCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let admin = try await AdminContext.open(options)
+            let admin = try await AdminContext.open(options, access: .read)
             let result = try await admin.store.verifyLedger(receipts: receipt.compactMap(LedgerReceipt.init))
             if let finding = result.finding {
                 print("FAIL: \(finding)")
@@ -59,7 +59,7 @@ struct AuditCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let admin = try await AdminContext.open(options)
+            let admin = try await AdminContext.open(options, access: .read)
             let entries = try await admin.store.ledgerEntries(
                 LedgerFilter(
                     since: since.flatMap(RFC3339.parseMilliseconds), partner: partner,

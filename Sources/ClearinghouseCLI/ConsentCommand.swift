@@ -26,7 +26,7 @@ struct ConsentCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let admin = try await AdminContext.open(options)
+            let admin = try await AdminContext.open(options, access: .read)
             let report = try await admin.store.consentAudit(
                 asOf: asOf.flatMap(RFC3339.parseMilliseconds) ?? WallClock.nowMilliseconds(), partner: partner)
             switch format {
@@ -60,11 +60,11 @@ extension ConsentCommand {
         }
 
         func run() async throws {
-            let admin = try await AdminContext.open(options)
-            guard let pepper = try? PepperFile.load(at: admin.settings.pepperPath) else {
+            let admin = try await AdminContext.open(options, access: .read)
+            guard let deriver = admin.deriver else {
                 throw ValidationError("the pepper file \(admin.settings.pepperPath) cannot be read; run this on the daemon's host")
             }
-            let key = PersonKeyDeriver(pepper: pepper).personKey(kid: kid, token: Hex.decode(token.lowercased())!)
+            let key = deriver.personKey(kid: kid, token: Hex.decode(token.lowercased())!)
             let history = try await admin.store.consentHistory(
                 partner: partner, personKey: key.bytes, at: WallClock.nowMilliseconds())
             switch format {

@@ -29,7 +29,7 @@ struct ExportCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let admin = try await AdminContext.open(options)
+            let admin = try await AdminContext.open(options, access: .write)
             let key = try ExportSigningKey.loadOrCreate(at: admin.settings.exportKeyPath)
             let exporter = ReleaseExporter(store: admin.store, key: key, scoring: admin.settings.recommendation)
             let result = try await exporter.export(
@@ -88,7 +88,7 @@ struct ExportCommand: AsyncParsableCommand {
         @OptionGroup var options: GlobalOptions
 
         func run() async throws {
-            let admin = try await AdminContext.open(options)
+            let admin = try await AdminContext.open(options, access: .read)
             let key = try ExportSigningKey.loadOrCreate(at: admin.settings.exportKeyPath)
             print(key.publicKeyHex)
         }

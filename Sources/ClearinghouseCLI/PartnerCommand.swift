@@ -25,7 +25,7 @@ struct PartnerCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let admin = try await AdminContext.open(options)
+            let admin = try await AdminContext.open(options, access: .write)
             let key = APIKey.generate()
             try await admin.store.addPartner(id: PartnerID(id)!, name: name, key: key, at: WallClock.nowMilliseconds())
             switch format {
@@ -46,7 +46,7 @@ struct PartnerCommand: AsyncParsableCommand {
         @Option(name: .long, help: "Output format: text or json.") var format: OutputFormat = .text
 
         func run() async throws {
-            let partners = try await AdminContext.open(options).store.partners()
+            let partners = try await AdminContext.open(options, access: .read).store.partners()
             switch format {
             case .json:
                 try printJSON(partners)
@@ -75,7 +75,7 @@ struct PartnerCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let admin = try await AdminContext.open(options)
+            let admin = try await AdminContext.open(options, access: .write)
             let key = APIKey.generate()
             try await admin.store.rotateKey(partner: PartnerID(id)!, key: key, at: WallClock.nowMilliseconds())
             switch format {
@@ -100,7 +100,7 @@ struct PartnerCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            try await AdminContext.open(options).store.disablePartner(PartnerID(id)!, at: WallClock.nowMilliseconds())
+            try await AdminContext.open(options, access: .write).store.disablePartner(PartnerID(id)!, at: WallClock.nowMilliseconds())
             print("partner \(id) disabled")
         }
     }

@@ -11,7 +11,7 @@ struct PurgeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Output format: text or json.") var format: OutputFormat = .text
 
     func run() async throws {
-        let admin = try await AdminContext.open(options)
+        let admin = try await AdminContext.open(options, access: .write)
         let now = WallClock.nowMilliseconds()
         let outcome = try await admin.store.purge(
             at: now, signalsObservedBefore: now - Int64(admin.settings.signalRetentionDays) * 86_400_000)

@@ -26,7 +26,7 @@ struct RecommendCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let admin = try await AdminContext.open(options)
+        let admin = try await AdminContext.open(options, access: .read)
         guard let record = try await admin.store.release(id: Int64(release)),
             let table = try await admin.store.releasedTable(id: record.id)
         else {

@@ -11,7 +11,7 @@ struct RecordsCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Output format: text or json.") var format: OutputFormat = .text
 
     func run() async throws {
-        let admin = try await AdminContext.open(options)
+        let admin = try await AdminContext.open(options, access: .read)
         let settings = admin.settings
         let partners = try await admin.store.partners()
         let privacy = settings.privacy

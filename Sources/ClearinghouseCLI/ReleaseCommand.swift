@@ -17,7 +17,7 @@ struct ReleaseCommand: AsyncParsableCommand {
         @Option(name: .long, help: "Output format: text or json.") var format: OutputFormat = .text
 
         func run() async throws {
-            let admin = try await AdminContext.open(options)
+            let admin = try await AdminContext.open(options, access: .write)
             let service = ReleaseService(
                 store: admin.store, settings: admin.settings.privacy, budget: admin.settings.budget,
                 workers: ProcessInfo.processInfo.activeProcessorCount)
@@ -36,7 +36,7 @@ struct ReleaseCommand: AsyncParsableCommand {
         @Option(name: .long, help: "Output format: text or json.") var format: OutputFormat = .text
 
         func run() async throws {
-            let admin = try await AdminContext.open(options)
+            let admin = try await AdminContext.open(options, access: .read)
             let records = try await admin.store.releases()
             switch format {
             case .json: try printJSON(records)
@@ -76,7 +76,7 @@ struct ReleaseCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let admin = try await AdminContext.open(options)
+            let admin = try await AdminContext.open(options, access: .read)
             guard let record = try await admin.store.release(id: Int64(id)) else {
                 throw ValidationError(
                     id == "latest" ? "no releases yet; `clearinghouse release now` computes one"

@@ -10,7 +10,7 @@ struct StatsCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Output format: text or json.") var format: OutputFormat = .text
 
     func run() async throws {
-        let stats = try await AdminContext.open(options).store.stats(at: WallClock.nowMilliseconds())
+        let stats = try await AdminContext.open(options, access: .read).store.stats(at: WallClock.nowMilliseconds())
         switch format {
         case .json:
             try printJSON(stats)

@@ -32,8 +32,7 @@ struct ConsentEventRecorder {
     private let batchID: Int64?
     private let now: Int64
 
-    init?(_ db: Database, pseudonymizer: AuditPseudonymizer?, partnerID: Int64, batchID: Int64?, now: Int64) throws {
-        guard let pseudonymizer else { return nil }
+    init(_ db: Database, pseudonymizer: AuditPseudonymizer, partnerID: Int64, batchID: Int64?, now: Int64) throws {
         insert = try RawStatement(
             db,
             sql: """

@@ -20,7 +20,7 @@ extension SQLiteStore {
                     db,
                     sql: """
                         SELECT
-                          SUM(CASE WHEN granted_at <= ?2 AND (expires_at IS NULL OR expires_at > ?2) AND (purposes & \(affinity)) != 0 THEN 1 ELSE 0 END),
+                          SUM(CASE WHEN granted_at <= ?2 AND \(LiveConsent.sql(alias: "consent", now: "?2")) THEN 1 ELSE 0 END),
                           SUM(CASE WHEN expires_at IS NOT NULL AND expires_at <= ?2 THEN 1 ELSE 0 END),
                           SUM(CASE WHEN granted_at <= ?2 AND (expires_at IS NULL OR expires_at > ?2) AND proof IS NULL THEN 1 ELSE 0 END),
                           MIN(granted_at), MAX(granted_at)
@@ -126,8 +126,8 @@ extension SQLiteStore {
                 live = try Bool.fetchOne(
                     db,
                     sql: """
-                        SELECT EXISTS (SELECT 1 FROM consent WHERE partner_id = ?1 AND person_id = ?2
-                          AND (purposes & \(Purpose.affinity.bit)) != 0 AND (expires_at IS NULL OR expires_at > ?3))
+                        SELECT EXISTS (SELECT 1 FROM consent c WHERE c.partner_id = ?1 AND c.person_id = ?2
+                          AND \(LiveConsent.sql(alias: "c", now: "?3")))
                         """, arguments: [partnerID, personID, now]) ?? false
                 signals = try Int.fetchOne(
                     db, sql: "SELECT COUNT(*) FROM signal WHERE partner_id = ? AND person_id = ?", arguments: [partnerID, personID]) ?? 0

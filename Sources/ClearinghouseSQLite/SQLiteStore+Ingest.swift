@@ -6,6 +6,7 @@ extension SQLiteStore {
     public func ingest(
         _ batch: DecodedBatch, partner: AuthenticatedPartner, idempotencyKey: String?, at now: Int64
     ) async throws -> IngestOutcome {
+        let pseudonymizer = try writingPseudonymizer()
         let outcome = try await writer.write { db -> IngestOutcome in
             if let idempotencyKey, let earlier = try earlierBatch(partner: partner, key: idempotencyKey, db) {
                 guard earlier.kind == batch.kind.rawValue, earlier.digest == batch.bodyDigest else {
@@ -29,7 +30,7 @@ extension SQLiteStore {
             }
             let entry = try LedgerAppender.append(
                 db, action: batch.kind.ledgerAction, partner: partner.id,
-                details: BatchLedgerDetails(receipt: receipt, bodySHA256: Hex.encode(batch.bodyDigest)), at: now)
+                details: BatchLedgerDetails(receipt: receipt, bodyDigest: batch.bodyDigest), at: now)
             receipt.ledgerSequence = entry.sequence
             receipt.ledgerHash = Hex.encode(entry.hash)
             let receiptJSON = String(decoding: try JSONEncoder().encode(receipt), as: UTF8.self)
@@ -71,34 +72,13 @@ extension SQLiteStore {
     }
 }
 
-/// What the ledger records of a batch: its counts and the digest of its body (never a line).
-struct BatchLedgerDetails: Encodable {
-    let receipt: BatchReceipt
-    let bodySHA256: String
-
-    enum CodingKeys: String, CodingKey {
-        case receipt
-        case bodySHA256 = "body_sha256"
-    }
-}
-
-extension BatchKind {
-    var ledgerAction: LedgerAction {
-        switch self {
-        case .consents: return .consentsBatch
-        case .signals: return .signalsBatch
-        case .revocations: return .revocationsBatch
-        }
-    }
-}
-
 /// Writes the records of one batch inside the batch's transaction.
 struct BatchWriter {
     let db: Database
     let partner: AuthenticatedPartner
     let batchID: Int64
     let now: Int64
-    let pseudonymizer: AuditPseudonymizer?
+    let pseudonymizer: AuditPseudonymizer
 
     /// Bound on the per-batch cache of consent lookups (entries), so memory stays flat for
     /// batches of any size.
@@ -109,8 +89,7 @@ struct BatchWriter {
             db,
             sql: """
                 SELECT p.id FROM person p JOIN consent c ON c.partner_id = ?1 AND c.person_id = p.id
-                WHERE p.key = ?2 AND (c.purposes & \(Purpose.affinity.bit)) != 0
-                  AND (c.expires_at IS NULL OR c.expires_at > ?3)
+                WHERE p.key = ?2 AND \(LiveConsent.sql(alias: "c", now: "?3"))
                 """)
         let insert = try RawStatement(
             db,
@@ -177,11 +156,7 @@ struct BatchWriter {
                 """)
         let eraseSignals = try RawStatement(db, sql: "DELETE FROM signal WHERE person_id = ?1 AND partner_id = ?2")
         let history = try ConsentEventRecorder(db, pseudonymizer: pseudonymizer, partnerID: partner.rowID, batchID: batchID, now: now)
-        var created = 0
-        var replaced = 0
-        var superseded = 0
-        var alreadyExpired = 0
-        var erased = 0
+        var tally = ConsentBatchTally()
         try batch.forEachConsent { consent in
             findPerson.reset()
             findPerson.bind(1, blob: consent.personKey)
@@ -198,15 +173,19 @@ struct BatchWriter {
                 try insertPerson.run()
                 personID = insertPerson.lastInsertedRowID
             }
-            // The consent granted later wins; an older line arriving late does not undo it.
-            if let earlier, earlier.grantedAt > consent.grantedAt {
-                superseded += 1
-                try history?.record(
+            let decision = ConsentMerge.decide(
+                stored: earlier.map { ($0.grantedAt, UInt32($0.purposes)) }, incomingGrantedAt: consent.grantedAt,
+                incomingPurposes: consent.purposes)
+            tally.count(decision, expiresAt: consent.expiresAt, at: now)
+            switch decision {
+            case .supersede:
+                try history.record(
                     .superseded, personKey: consent.personKey, purposes: Int64(consent.purposes), grantedAt: consent.grantedAt,
                     expiresAt: consent.expiresAt, proof: consent.proof)
                 return
+            case .replace: try history.recordEnding(.replaced, personKey: consent.personKey, personID: personID!)
+            case .create: break
             }
-            if earlier != nil { try history?.recordEnding(.replaced, personKey: consent.personKey, personID: personID!) }
             upsert.reset()
             upsert.bind(1, partner.rowID)
             upsert.bind(2, personID!)
@@ -216,28 +195,15 @@ struct BatchWriter {
             upsert.bind(6, textOrNull: consent.proof)
             upsert.bind(7, batchID)
             try upsert.run()
-            if let earlier {
-                replaced += 1
-                let droppedAffinity = UInt32(earlier.purposes) & Purpose.affinity.bit != 0
-                    && consent.purposes & Purpose.affinity.bit == 0
-                if droppedAffinity {
-                    eraseSignals.reset()
-                    eraseSignals.bind(1, personID!)
-                    eraseSignals.bind(2, partner.rowID)
-                    try eraseSignals.run()
-                    erased += eraseSignals.changes
-                }
-            } else {
-                created += 1
+            if decision == .replace(erasesSignals: true) {
+                eraseSignals.reset()
+                eraseSignals.bind(1, personID!)
+                eraseSignals.bind(2, partner.rowID)
+                try eraseSignals.run()
+                tally.signalsErased += eraseSignals.changes
             }
-            if let expiresAt = consent.expiresAt, expiresAt <= now { alreadyExpired += 1 }
         }
-        receipt.accepted = created + replaced
-        receipt.created = created
-        receipt.replaced = replaced
-        receipt.superseded = superseded
-        receipt.alreadyExpired = alreadyExpired
-        receipt.signalsErased = erased
+        tally.fill(&receipt)
     }
 
     func writeRevocations(_ batch: DecodedBatch, into receipt: inout BatchReceipt) throws {
@@ -256,21 +222,19 @@ struct BatchWriter {
                 notFound += 1
                 return
             }
-            try history?.recordEnding(.revoked, personKey: revocation.personKey, personID: personID)
+            try history.recordEnding(.revoked, personKey: revocation.personKey, personID: personID)
             let erasure = try eraser.erase(partner: partner.rowID, person: personID)
             erased += erasure.signals
             if erasure.consents > 0 {
                 revoked += 1
-                if let pseudonymizer {
-                    let pseudonym = pseudonymizer.pseudonym(of: revocation.personKey)
-                    try pseudonym.withUnsafeBytes { bytes in
-                        record.reset()
-                        record.bind(1, partner.rowID)
-                        record.bind(2, blob: bytes)
-                        record.bind(3, batchID)
-                        record.bind(4, now)
-                        try record.run()
-                    }
+                let pseudonym = pseudonymizer.pseudonym(of: revocation.personKey)
+                try pseudonym.withUnsafeBytes { bytes in
+                    record.reset()
+                    record.bind(1, partner.rowID)
+                    record.bind(2, blob: bytes)
+                    record.bind(3, batchID)
+                    record.bind(4, now)
+                    try record.run()
                 }
             } else {
                 notFound += 1

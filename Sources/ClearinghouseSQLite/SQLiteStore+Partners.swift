@@ -13,7 +13,7 @@ extension SQLiteStore {
             try APIKeyRow(keyID: key.keyID, partnerID: partner.id!, secretDigest: Data(key.secretDigest), createdAt: now, revokedAt: nil)
                 .insert(db)
             try LedgerAppender.append(
-                db, action: .partnerAdded, partner: id.value, details: ["name": name, "key_id": key.keyID], at: now)
+                db, action: .partnerAdded, partner: id.value, details: PartnerLedgerDetails.added(name: name, keyID: key.keyID), at: now)
         }
         logger.info("partner added", metadata: ["partner.id": "\(id)", "key.id": "\(key.keyID)"])
     }
@@ -26,7 +26,7 @@ extension SQLiteStore {
                 .updateAll(db, APIKeyRow.Columns.revokedAt.set(to: now))
             try APIKeyRow(keyID: key.keyID, partnerID: row.id!, secretDigest: Data(key.secretDigest), createdAt: now, revokedAt: nil)
                 .insert(db)
-            try LedgerAppender.append(db, action: .partnerKeyRotated, partner: partner.value, details: ["key_id": key.keyID], at: now)
+            try LedgerAppender.append(db, action: .partnerKeyRotated, partner: partner.value, details: PartnerLedgerDetails.keyRotated(keyID: key.keyID), at: now)
         }
         logger.info("partner key rotated", metadata: ["partner.id": "\(partner)", "key.id": "\(key.keyID)"])
     }
@@ -36,7 +36,7 @@ extension SQLiteStore {
             var row = try partnerRow(partner, db)
             row.status = "disabled"
             try row.update(db)
-            try LedgerAppender.append(db, action: .partnerDisabled, partner: partner.value, details: ["status": "disabled"], at: now)
+            try LedgerAppender.append(db, action: .partnerDisabled, partner: partner.value, details: PartnerLedgerDetails.disabled, at: now)
         }
         logger.info("partner disabled", metadata: ["partner.id": "\(partner)"])
     }

@@ -4,12 +4,13 @@ import GRDB
 
 extension SQLiteStore {
     public func purge(at now: Int64, signalsObservedBefore: Int64) async throws -> PurgeOutcome {
+        let pseudonymizer = try writingPseudonymizer()
         let outcome = try await writer.write { db -> PurgeOutcome in
             var outcome = PurgeOutcome()
             // Each expired consent (found by index), with its signals and, once unheld, the
             // person key; the history keeps that it expired, under the person's pseudonym.
             let eraser = try ConsentEraser(db)
-            var recorders: [Int64: ConsentEventRecorder?] = [:]
+            var recorders: [Int64: ConsentEventRecorder] = [:]
             for row in try Row.fetchAll(
                 db,
                 sql: """
@@ -20,13 +21,11 @@ extension SQLiteStore {
                 let partnerID: Int64 = row[0]
                 let personID: Int64 = row[1]
                 let key: Data = row[2]
-                if recorders[partnerID] == nil {
-                    recorders[partnerID] = try ConsentEventRecorder(
-                        db, pseudonymizer: pseudonymizer, partnerID: partnerID, batchID: nil, now: now)
-                }
-                let recorder = recorders[partnerID] ?? nil
+                let recorder = try recorders[partnerID]
+                    ?? ConsentEventRecorder(db, pseudonymizer: pseudonymizer, partnerID: partnerID, batchID: nil, now: now)
+                recorders[partnerID] = recorder
                 try key.withUnsafeBytes { bytes in
-                    try recorder?.recordEnding(.expired, personKey: bytes, personID: personID)
+                    try recorder.recordEnding(.expired, personKey: bytes, personID: personID)
                 }
                 let erased = try eraser.erase(partner: partnerID, person: personID)
                 outcome.expiredConsents += erased.consents

@@ -12,41 +12,24 @@ extension SQLiteStore {
     }
 
     public func storeRelease(_ release: NewRelease, budget: PrivacyBudget) async throws -> ReleaseRecord {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let settings = String(decoding: try encoder.encode(release.settings), as: UTF8.self)
-        let plan = String(decoding: try encoder.encode(release.plan), as: UTF8.self)
-        let summary = String(decoding: try encoder.encode(release.summary), as: UTF8.self)
+        let json = try release.storedJSON()
         let blob = Data(release.table.encoded())
         let id: Int64 = try await writer.write { db in
-            var epsilonLeft: Double?
-            if release.settings.differentialPrivacy {
-                let spent = try Self.spentRho(db, period: release.budgetPeriod)
-                guard budget.allows(cost: release.plan.rho, spent: spent) else {
-                    throw ReleaseError.budgetExhausted(
-                        period: release.budgetPeriod, epsilonLeft: budget.epsilonLeft(spentRho: spent),
-                        epsilonNeeded: release.settings.epsilon)
-                }
-                epsilonLeft = budget.epsilonLeft(spentRho: spent + release.plan.rho)
-            }
+            // SQLite's single writer makes this read and the insert below one step for every
+            // process: no other release can be stored in between.
+            let epsilonLeft = try budget.admit(release, spentRho: try Self.spentRho(db, period: release.budgetPeriod))
             try db.execute(
                 sql: """
                     INSERT INTO release (created_at, trigger, budget_period, rho, epsilon_left, settings, plan, summary, duration_ms, pairs)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    release.createdAt, release.trigger, release.budgetPeriod,
-                    release.settings.differentialPrivacy ? release.plan.rho : 0, epsilonLeft, settings, plan, summary,
-                    release.durationMilliseconds, blob,
+                    release.createdAt, release.trigger, release.budgetPeriod, release.chargedRho, epsilonLeft, json.settings,
+                    json.plan, json.summary, release.durationMilliseconds, blob,
                 ])
             let id = db.lastInsertedRowID
             try LedgerAppender.append(
-                db, action: .releaseComputed, partner: nil,
-                details: ReleaseLedgerDetails(
-                    releaseID: id, trigger: release.trigger, differentialPrivacy: release.settings.differentialPrivacy,
-                    epsilon: release.settings.differentialPrivacy ? release.settings.epsilon : nil,
-                    rho: release.plan.rho, k: release.settings.k, pairsReleased: release.summary.pairsReleased,
-                    budgetPeriod: release.budgetPeriod),
+                db, action: .releaseComputed, partner: nil, details: ReleaseLedgerDetails(releaseID: id, release: release),
                 at: release.createdAt)
             return id
         }
@@ -84,32 +67,8 @@ extension SQLiteStore {
         "id, created_at, trigger, budget_period, epsilon_left, settings, plan, summary, duration_ms"
 
     private static func record(_ row: Row) throws -> ReleaseRecord {
-        let decoder = JSONDecoder()
-        return ReleaseRecord(
-            id: row[0], createdAt: RFC3339.format(milliseconds: row[1]), trigger: row[2],
-            settings: try decoder.decode(PrivacySettings.self, from: Data((row[5] as String).utf8)),
-            plan: try decoder.decode(NoisePlan.self, from: Data((row[6] as String).utf8)),
-            summary: try decoder.decode(ReleaseSummary.self, from: Data((row[7] as String).utf8)),
-            budgetPeriod: row[3], epsilonLeft: row[4], durationMilliseconds: row[8])
-    }
-}
-
-/// What the ledger records of a release: its parameters and size, never a count.
-struct ReleaseLedgerDetails: Encodable {
-    let releaseID: Int64
-    let trigger: String
-    let differentialPrivacy: Bool
-    let epsilon: Double?
-    let rho: Double
-    let k: Int
-    let pairsReleased: Int
-    let budgetPeriod: String
-
-    enum CodingKeys: String, CodingKey {
-        case trigger, epsilon, rho, k
-        case releaseID = "release_id"
-        case differentialPrivacy = "differential_privacy"
-        case pairsReleased = "pairs_released"
-        case budgetPeriod = "budget_period"
+        try ReleaseRecord.decodeStored(
+            id: row[0], createdAt: row[1], trigger: row[2], budgetPeriod: row[3], epsilonLeft: row[4], settings: row[5],
+            plan: row[6], summary: row[7], durationMilliseconds: row[8])
     }
 }

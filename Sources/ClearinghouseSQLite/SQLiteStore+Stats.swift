@@ -4,7 +4,7 @@ import GRDB
 extension SQLiteStore {
     public func stats(at now: Int64) async throws -> ClearinghouseStats {
         try await writer.read { db in
-            let live = "(c.purposes & \(Purpose.affinity.bit)) != 0 AND (c.expires_at IS NULL OR c.expires_at > \(now))"
+            let live = LiveConsent.sql(alias: "c", now: "\(now)")
             let partners = try Row.fetchAll(db, sql: "SELECT id, slug, status FROM partner ORDER BY slug")
             var perPartner: [Int64: ClearinghouseStats.PartnerCounts] = [:]
             var slugs: [Int64: String] = [:]
@@ -42,7 +42,7 @@ extension SQLiteStore {
                 sql: """
                     SELECT c.partner_id, d.partner_id, COUNT(*)
                     FROM consent c JOIN consent d ON d.person_id = c.person_id AND d.partner_id > c.partner_id
-                    WHERE \(live) AND (d.purposes & \(Purpose.affinity.bit)) != 0 AND (d.expires_at IS NULL OR d.expires_at > \(now))
+                    WHERE \(live) AND \(LiveConsent.sql(alias: "d", now: "\(now)"))
                     GROUP BY c.partner_id, d.partner_id
                     """
             ).map { row in

@@ -13,32 +13,46 @@ import Logging
 public struct SQLiteStore: ClearinghouseStore {
     let writer: any DatabaseWriter
     let logger: Logger
-    /// Names revoked persons in revocation records; set by the daemon, which holds the pepper.
-    var pseudonymizer: AuditPseudonymizer?
+    /// Names persons in revocation records and the consent history. A store that writes always
+    /// has one (``open(path:pseudonymizer:logger:)`` requires it), so no command can erase a
+    /// consent without recording its history; a read-only store may lack it (audits then say
+    /// that revocations cannot be checked).
+    let pseudonymizer: AuditPseudonymizer?
 
-    /// This store, recording revocations under pseudonyms from `pseudonymizer`.
-    public func pseudonymizing(with pseudonymizer: AuditPseudonymizer) -> SQLiteStore {
-        var store = self
-        store.pseudonymizer = pseudonymizer
-        return store
-    }
-
-    /// Opens (creating and migrating if needed) the database file at `path`.
-    public static func open(path: String, logger: Logger) throws -> SQLiteStore {
+    /// Opens for writing (creating and migrating if needed) the database file at `path`.
+    public static func open(path: String, pseudonymizer: AuditPseudonymizer, logger: Logger) throws -> SQLiteStore {
         let pool = try DatabasePool(path: path, configuration: configuration())
         try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
-        let store = SQLiteStore(writer: pool, logger: logger)
         try Schema.migrator.migrate(pool)
+        return SQLiteStore(writer: pool, logger: logger, pseudonymizer: pseudonymizer)
+    }
+
+    /// Opens an existing, migrated database file for reading only: SQLite itself refuses any
+    /// write through it, so it needs no pepper (commands that only read run without it).
+    public static func openReadOnly(path: String, pseudonymizer: AuditPseudonymizer?, logger: Logger) throws -> SQLiteStore {
+        var configuration = configuration()
+        configuration.readonly = true
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        let store = SQLiteStore(writer: pool, logger: logger, pseudonymizer: pseudonymizer)
+        guard try pool.read({ try Schema.migrator.hasCompletedMigrations($0) }) else { throw StoreError.notMigrated }
         return store
     }
 
     /// An in-memory database for tests (each test its own, so tests run in parallel).
-    public static func inMemory(logger: Logger = Logger(label: "clearinghouse.sqlite.test")) throws -> SQLiteStore {
+    public static func inMemory(
+        pseudonymizer: AuditPseudonymizer, logger: Logger = Logger(label: "clearinghouse.sqlite.test")
+    ) throws -> SQLiteStore {
         let queue = try DatabaseQueue(configuration: configuration())
         try Schema.migrator.migrate(queue)
-        return SQLiteStore(writer: queue, logger: logger)
+        return SQLiteStore(writer: queue, logger: logger, pseudonymizer: pseudonymizer)
+    }
+
+    /// The pseudonymizer of a store that writes consents; a read-only store has none to give.
+    func writingPseudonymizer() throws -> AuditPseudonymizer {
+        guard let pseudonymizer else { throw StoreError.readOnly }
+        return pseudonymizer
     }
 
     static func configuration() -> Configuration {
@@ -69,6 +83,10 @@ public struct SQLiteStore: ClearinghouseStore {
     public func checkReady() async throws {
         let migrated = try await writer.read { db in try Schema.migrator.hasCompletedMigrations(db) }
         guard migrated else { throw StoreError.notMigrated }
+    }
+
+    public func pepperFingerprint() async throws -> String? {
+        try await writer.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'pepper_fingerprint'") }
     }
 
     public func bindPepper(fingerprint: String) async throws {

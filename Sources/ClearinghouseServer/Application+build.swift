@@ -1,5 +1,4 @@
 import ClearinghouseCore
-import ClearinghouseSQLite
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -120,14 +119,10 @@ public struct DaemonRuntime: Sendable {
             atPath: settings.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try files.createDirectory(
             atPath: settings.spoolDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let pepper = try PepperFile.loadOrCreate(at: settings.pepperPath)
-        if pepper.created {
-            logger.notice("created a new pepper key file; back it up with the database", metadata: ["file": "\(settings.pepperPath)"])
-        }
-        let deriver = PersonKeyDeriver(pepper: pepper.key)
-        let store = try SQLiteStore.open(path: settings.databasePath, logger: logger)
-            .pseudonymizing(with: deriver.auditPseudonymizer)
-        try await store.bindPepper(fingerprint: deriver.fingerprint)
+        let opened = try await StoreOpener.open(settings, access: .write, logger: logger)
+        // A writing open always loads (or creates) the pepper.
+        guard let deriver = opened.deriver else { throw StoreError.readOnly }
+        let store = opened.store
         let exportKey = try settings.exportDirectory.map { _ in try ExportSigningKey.loadOrCreate(at: settings.exportKeyPath) }
         return DaemonRuntime(
             settings: settings, store: store, deriver: deriver, exportKey: exportKey, tlsConfiguration: tlsConfiguration)

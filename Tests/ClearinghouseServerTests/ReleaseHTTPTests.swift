@@ -155,7 +155,7 @@ struct ReleaseHTTPTests {
         let twice = ZeroConcentratedDP.epsilon(rho: 2 * ZeroConcentratedDP.rho(epsilon: 1, delta: 1e-6), delta: 1e-6)
         let budget = PrivacyBudget(epsilonPerPeriod: twice + 1e-6, period: .month, delta: 1e-6)
         do {
-            let store = try SQLiteStore.open(path: path, logger: Logger(label: "test"))
+            let store = try SQLiteStore.open(path: path, pseudonymizer: TestPepper.deriver.auditPseudonymizer, logger: Logger(label: "test"))
             let service = ReleaseService(store: store, settings: settings, budget: budget)
             let first = try await service.releaseNow(trigger: "test", at: WallClock.nowMilliseconds())
             #expect(first.plan.sigma > 0 && first.plan.threshold > 10)
@@ -165,7 +165,7 @@ struct ReleaseHTTPTests {
                 try await service.releaseNow(trigger: "test", at: WallClock.nowMilliseconds())
             }
         }
-        let reopened = try SQLiteStore.open(path: path, logger: Logger(label: "test"))
+        let reopened = try SQLiteStore.open(path: path, pseudonymizer: TestPepper.deriver.auditPseudonymizer, logger: Logger(label: "test"))
         let service = ReleaseService(store: reopened, settings: settings, budget: budget)
         #expect(try await service.epsilonLeft(at: WallClock.nowMilliseconds()) ?? 1 < 1e-3)
         do {

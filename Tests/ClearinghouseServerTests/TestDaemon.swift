@@ -187,3 +187,8 @@ func gzip(_ bytes: [UInt8]) async throws -> [UInt8] {
     try Data(bytes).write(to: URL(fileURLWithPath: input))
     return Array(try await ChildProcess.run("/bin/gzip", ["-c", "-n", input]).stdout)
 }
+
+/// A fixed pepper for stores that tests open directly (writing stores need one).
+enum TestPepper {
+    static let deriver = PersonKeyDeriver(pepper: SymmetricKey(data: [UInt8](repeating: 7, count: 32)))
+}

@@ -51,7 +51,7 @@ public struct LedgerVerifier {
     }
 
     /// After the last entry: checks the chain against the recorded head (sequence and hash).
-    public func finish(head: (sequence: Int64, hash: [UInt8])?) -> Finding? {
+    public func finish(head: LedgerHead?) -> Finding? {
         let last = expected - 1
         guard let head else { return nil }
         if head.sequence > last { return .truncated(headSequence: head.sequence, lastSequence: last) }

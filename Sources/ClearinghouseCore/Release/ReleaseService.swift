@@ -30,11 +30,10 @@ public struct ReleaseService: Sendable {
         let plan = settings.plan
         let period = budget.period.key(at: now)
         if settings.differentialPrivacy {
-            let spent = try await store.spentRho(period: period)
-            guard budget.allows(cost: plan.rho, spent: spent) else {
-                throw ReleaseError.budgetExhausted(
-                    period: period, epsilonLeft: budget.epsilonLeft(spentRho: spent), epsilonNeeded: settings.epsilon)
-            }
+            // Checked again by the store in the transaction that stores the release; this
+            // early check only spares reading the signals when the budget is already spent.
+            _ = try budget.admit(
+                rho: plan.rho, spentRho: try await store.spentRho(period: period), period: period, epsilonNeeded: settings.epsilon)
         }
         let settings = self.settings
         // Three person ranges per worker: ranges differ in cost, and a worker that finishes

@@ -6,6 +6,8 @@
 public protocol ClearinghouseStore: Sendable {
     /// Records the pepper's fingerprint on first use and refuses a pepper that does not match.
     func bindPepper(fingerprint: String) async throws
+    /// The pepper fingerprint bound to the database, `nil` before the first writing start.
+    func pepperFingerprint() async throws -> String?
 
     /// Adds a partner with its first API key.
     func addPartner(id: PartnerID, name: String, key: APIKey, at now: Int64) async throws
@@ -76,6 +78,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case pepperMismatch
     case idempotencyConflict
     case notMigrated
+    /// A write through a store opened for reading only (no pepper at hand).
+    case readOnly
 
     public var description: String {
         switch self {
@@ -86,6 +90,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .idempotencyConflict:
             return "this Idempotency-Key was already used with a different body"
         case .notMigrated: return "the database is not migrated"
+        case .readOnly:
+            return "this command opened the database for reading only; commands that write need the daemon's pepper file (run them on the daemon's host, with its data directory)"
         }
     }
 }

@@ -1,0 +1,52 @@
+import Foundation
+
+/// The budget check a store makes when it stores a release, inside the transaction that
+/// stores it, so that two releases started at once with room for one cannot both be stored.
+extension PrivacyBudget {
+    /// Admits `release` after `spentRho` has been spent in its period, or throws
+    /// ``ReleaseError/budgetExhausted(period:epsilonLeft:epsilonNeeded:)``. Returns the epsilon
+    /// left after it, or `nil` when the release is not differentially private (it costs nothing).
+    public func admit(_ release: NewRelease, spentRho spent: Double) throws -> Double? {
+        guard release.settings.differentialPrivacy else { return nil }
+        return try admit(
+            rho: release.plan.rho, spentRho: spent, period: release.budgetPeriod, epsilonNeeded: release.settings.epsilon)
+    }
+
+    /// Admits a cost of `rho` after `spent` in `period`; returns the epsilon left after it.
+    public func admit(rho cost: Double, spentRho spent: Double, period: String, epsilonNeeded: Double) throws -> Double {
+        guard allows(cost: cost, spent: spent) else {
+            throw ReleaseError.budgetExhausted(period: period, epsilonLeft: epsilonLeft(spentRho: spent), epsilonNeeded: epsilonNeeded)
+        }
+        return epsilonLeft(spentRho: spent + cost)
+    }
+}
+
+extension NewRelease {
+    /// The rho recorded against the budget: zero when differential privacy is off.
+    public var chargedRho: Double { settings.differentialPrivacy ? plan.rho : 0 }
+
+    /// The stored JSON of the release's settings, plan and summary (sorted keys), the same on
+    /// every backend.
+    public func storedJSON() throws -> (settings: String, plan: String, summary: String) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        func text(_ value: some Encodable) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
+        return (try text(settings), try text(plan), try text(summary))
+    }
+}
+
+extension ReleaseRecord {
+    /// A stored release read back from its columns (JSON as written by ``NewRelease/storedJSON()``).
+    public static func decodeStored(
+        id: Int64, createdAt: Int64, trigger: String, budgetPeriod: String, epsilonLeft: Double?, settings: String,
+        plan: String, summary: String, durationMilliseconds: Int64
+    ) throws -> ReleaseRecord {
+        let decoder = JSONDecoder()
+        return ReleaseRecord(
+            id: id, createdAt: RFC3339.format(milliseconds: createdAt), trigger: trigger,
+            settings: try decoder.decode(PrivacySettings.self, from: Data(settings.utf8)),
+            plan: try decoder.decode(NoisePlan.self, from: Data(plan.utf8)),
+            summary: try decoder.decode(ReleaseSummary.self, from: Data(summary.utf8)),
+            budgetPeriod: budgetPeriod, epsilonLeft: epsilonLeft, durationMilliseconds: durationMilliseconds)
+    }
+}
