@@ -37,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -63,10 +64,21 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .target(
+            name: "ClearinghousePostgres",
+            dependencies: [
+                "ClearinghouseCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .target(
             name: "ClearinghouseServer",
             dependencies: [
                 "ClearinghouseCore",
                 "ClearinghouseSQLite",
+                "ClearinghousePostgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -114,6 +126,18 @@ let package = Package(
         .testTarget(
             name: "ClearinghouseCoreTests",
             dependencies: ["ClearinghouseCore", "ClearinghouseFuzzHarness"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ClearinghouseStoreTests",
+            dependencies: [
+                "ClearinghouseCore",
+                "ClearinghouseSQLite",
+                "ClearinghousePostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSwift
         ),
         .testTarget(

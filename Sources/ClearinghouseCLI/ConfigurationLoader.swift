@@ -96,6 +96,13 @@ public enum ConfigurationLoader {
         }
         let tls = try tlsSettings(
             certificate: text("tls.certificate_file"), key: text("tls.key_file"), clientCA: text("tls.client_ca_file"))
+        let storage: StorageSettings
+        switch StorageSettings.parse(
+            url: text("storage.url"), passwordFile: text("storage.password_file"), caFile: text("storage.ca_file"))
+        {
+        case .success(let parsed): storage = parsed
+        case .failure(let problem): throw Problem(description: problem.message)
+        }
         return ServerSettings(
             host: text("server.host"),
             port: integer("server.port"),
@@ -121,7 +128,8 @@ public enum ConfigurationLoader {
                 concurrentUploads: integer("limits.concurrent_uploads")),
             tls: tls,
             requestTimeoutSeconds: integer("server.request_timeout_seconds"),
-            maxHeaderBytes: integer("server.max_header_bytes"))
+            maxHeaderBytes: integer("server.max_header_bytes"),
+            storage: storage)
     }
 
     /// TLS needs both certificate and key; a client CA needs TLS.

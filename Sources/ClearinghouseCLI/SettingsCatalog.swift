@@ -45,6 +45,15 @@ public enum SettingsCatalog {
             key: "data_dir", kind: .text, defaultValue: "./var",
             summary: "Directory of the SQLite database, the pepper key file and the batch spool (flag --data-dir)."),
         Setting(
+            key: "storage.url", kind: .optionalText, defaultValue: "",
+            summary: "The database: empty (or sqlite:) for the SQLite file in data_dir; postgres://USER@HOST:PORT/DB?sslmode=disable|require|verify-full for PostgreSQL (flag --storage-url). Never a password: see storage.password_file."),
+        Setting(
+            key: "storage.password_file", kind: .optionalText, defaultValue: "",
+            summary: "File (mode 0600) holding the PostgreSQL password, read when CLEARINGHOUSE_STORAGE_PASSWORD is not set."),
+        Setting(
+            key: "storage.ca_file", kind: .optionalText, defaultValue: "",
+            summary: "CA certificate (PEM) that signed the PostgreSQL server's certificate; needed by sslmode=verify-full."),
+        Setting(
             key: "server.host", kind: .text, defaultValue: "127.0.0.1",
             summary: "Address the daemon listens on; loopback by default (flag --host)."),
         Setting(

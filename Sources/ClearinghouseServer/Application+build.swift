@@ -48,7 +48,7 @@ public func buildApplication(_ runtime: DaemonRuntime, logger: Logger) throws ->
 
 /// The scheduled services: releases (`release.every`) and purges (`retention.every`).
 func releaseServices(_ runtime: DaemonRuntime, logger: Logger) -> [any Service] {
-    var services: [any Service] = []
+    var services: [any Service] = [StoreConnectionsService(close: runtime.closeStore)]
     if let every = runtime.settings.releaseEverySeconds {
         let service = ReleaseService(
             store: runtime.store, settings: runtime.settings.privacy, budget: runtime.settings.budget,
@@ -98,16 +98,19 @@ public struct DaemonRuntime: Sendable {
     /// The listener's TLS, read from `settings.tls` at start so a bad certificate or key stops
     /// the daemon at once.
     public let tlsConfiguration: TLSConfiguration?
+    /// Ends the store's connections once the daemon has shut down (PostgreSQL).
+    public let closeStore: @Sendable () -> Void
 
     public init(
         settings: ServerSettings, store: any ClearinghouseStore, deriver: PersonKeyDeriver, exportKey: ExportSigningKey? = nil,
-        tlsConfiguration: TLSConfiguration? = nil
+        tlsConfiguration: TLSConfiguration? = nil, closeStore: @escaping @Sendable () -> Void = {}
     ) {
         self.settings = settings
         self.store = store
         self.deriver = deriver
         self.exportKey = exportKey
         self.tlsConfiguration = tlsConfiguration
+        self.closeStore = closeStore
     }
 
     /// Creates the data directory (mode 0700), the pepper file (0600) and the database on first
@@ -125,6 +128,7 @@ public struct DaemonRuntime: Sendable {
         let store = opened.store
         let exportKey = try settings.exportDirectory.map { _ in try ExportSigningKey.loadOrCreate(at: settings.exportKeyPath) }
         return DaemonRuntime(
-            settings: settings, store: store, deriver: deriver, exportKey: exportKey, tlsConfiguration: tlsConfiguration)
+            settings: settings, store: store, deriver: deriver, exportKey: exportKey, tlsConfiguration: tlsConfiguration,
+            closeStore: opened.close)
     }
 }

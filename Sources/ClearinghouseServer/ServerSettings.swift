@@ -42,6 +42,8 @@ public struct ServerSettings: Sendable {
     public var requestTimeoutSeconds: Int
     /// Largest request head (all header lines together), in bytes; more gets 400 and the connection closes.
     public var maxHeaderBytes: Int
+    /// The database: SQLite in `dataDirectory` (default) or PostgreSQL.
+    public var storage: StorageSettings
 
     public init(
         host: String = "127.0.0.1",
@@ -61,7 +63,8 @@ public struct ServerSettings: Sendable {
         rateLimits: RateLimits = RateLimits(),
         tls: TLSSettings? = nil,
         requestTimeoutSeconds: Int = 900,
-        maxHeaderBytes: Int = 16 * 1024
+        maxHeaderBytes: Int = 16 * 1024,
+        storage: StorageSettings = StorageSettings()
     ) {
         self.host = host
         self.port = port
@@ -81,6 +84,7 @@ public struct ServerSettings: Sendable {
         self.tls = tls
         self.requestTimeoutSeconds = requestTimeoutSeconds
         self.maxHeaderBytes = maxHeaderBytes
+        self.storage = storage
     }
 
     public var databasePath: String { "\(dataDirectory)/clearinghouse.sqlite" }

@@ -1,4 +1,5 @@
 import ClearinghouseCore
+import ClearinghousePostgres
 import ClearinghouseSQLite
 import Foundation
 import Logging
@@ -17,6 +18,8 @@ public struct OpenedStore: Sendable {
     public let deriver: PersonKeyDeriver?
     /// Whether the pepper file was created by this open (a new deployment).
     public let createdPepper: Bool
+    /// Ends the store's connections (PostgreSQL); nothing for SQLite.
+    public let close: @Sendable () -> Void
 }
 
 /// Opens the store the settings name, the one place that decides how the pepper and the
@@ -29,24 +32,61 @@ public struct OpenedStore: Sendable {
 /// the database, which refuses any other pepper, naming the file.
 public enum StoreOpener {
     public static func open(_ settings: ServerSettings, access: StoreAccess, logger: Logger) async throws -> OpenedStore {
+        switch settings.storage.backend {
+        case .sqlite: return try await openSQLite(settings, access: access, logger: logger)
+        case .postgres(let location): return try await openPostgres(settings, location: location, access: access, logger: logger)
+        }
+    }
+
+    static func openSQLite(_ settings: ServerSettings, access: StoreAccess, logger: Logger) async throws -> OpenedStore {
+        let path = settings.databasePath
         switch access {
         case .write:
-            let pepper = try await writingPepper(settings, logger: logger)
-            let deriver = pepper.deriver
-            let store = try SQLiteStore.open(
-                path: settings.databasePath, pseudonymizer: deriver.auditPseudonymizer, logger: logger)
-            try await bind(store, deriver: deriver, pepperPath: settings.pepperPath)
-            return OpenedStore(store: store, deriver: deriver, createdPepper: pepper.created)
-        case .read:
-            // Without the pepper an operator can still read counts, the ledger and releases.
-            let deriver = (try? PepperFile.load(at: settings.pepperPath)).map { PersonKeyDeriver(pepper: $0) }
-            guard FileManager.default.fileExists(atPath: settings.databasePath) else {
-                throw StoreOpenError.noDatabase(path: settings.databasePath)
+            var bound: String?
+            if FileManager.default.fileExists(atPath: path) {
+                bound = try await SQLiteStore.openReadOnly(path: path, pseudonymizer: nil, logger: logger).pepperFingerprint()
             }
-            let store = try SQLiteStore.openReadOnly(
-                path: settings.databasePath, pseudonymizer: deriver?.auditPseudonymizer, logger: logger)
-            return OpenedStore(store: store, deriver: deriver, createdPepper: false)
+            let pepper = try writingPepper(settings, databaseHasPepper: bound != nil, logger: logger)
+            let store = try SQLiteStore.open(path: path, pseudonymizer: pepper.deriver.auditPseudonymizer, logger: logger)
+            try await bind(store, deriver: pepper.deriver, pepperPath: settings.pepperPath)
+            return OpenedStore(store: store, deriver: pepper.deriver, createdPepper: pepper.created, close: {})
+        case .read:
+            guard FileManager.default.fileExists(atPath: path) else { throw StoreOpenError.noDatabase(path: path) }
+            let deriver = readingDeriver(settings)
+            let store = try SQLiteStore.openReadOnly(path: path, pseudonymizer: deriver?.auditPseudonymizer, logger: logger)
+            return OpenedStore(store: store, deriver: deriver, createdPepper: false, close: {})
         }
+    }
+
+    static func openPostgres(
+        _ settings: ServerSettings, location: PostgresLocation, access: StoreAccess, logger: Logger
+    ) async throws -> OpenedStore {
+        let password = try settings.storage.password()
+        let plain = try await PostgresStore.open(
+            location, password: password, caFile: settings.storage.caFile, pseudonymizer: nil, migrating: access == .write,
+            logger: logger)
+        do {
+            switch access {
+            case .write:
+                let bound = try await plain.pepperFingerprint()
+                let pepper = try writingPepper(settings, databaseHasPepper: bound != nil, logger: logger)
+                let store = plain.pseudonymizing(with: pepper.deriver.auditPseudonymizer)
+                try await bind(store, deriver: pepper.deriver, pepperPath: settings.pepperPath)
+                return OpenedStore(store: store, deriver: pepper.deriver, createdPepper: pepper.created, close: { plain.close() })
+            case .read:
+                let deriver = readingDeriver(settings)
+                let store = deriver.map { plain.pseudonymizing(with: $0.auditPseudonymizer) } ?? plain
+                return OpenedStore(store: store, deriver: deriver, createdPepper: false, close: { plain.close() })
+            }
+        } catch {
+            plain.close()
+            throw error
+        }
+    }
+
+    /// Without the pepper an operator can still read counts, the ledger and releases.
+    static func readingDeriver(_ settings: ServerSettings) -> PersonKeyDeriver? {
+        (try? PepperFile.load(at: settings.pepperPath)).map { PersonKeyDeriver(pepper: $0) }
     }
 
     static func bind(_ store: some ClearinghouseStore, deriver: PersonKeyDeriver, pepperPath: String) async throws {
@@ -58,26 +98,18 @@ public enum StoreOpener {
     }
 
     /// Loads the pepper, or creates it for a database that has none bound yet.
-    static func writingPepper(_ settings: ServerSettings, logger: Logger) async throws -> (deriver: PersonKeyDeriver, created: Bool) {
+    static func writingPepper(
+        _ settings: ServerSettings, databaseHasPepper: Bool, logger: Logger
+    ) throws -> (deriver: PersonKeyDeriver, created: Bool) {
         if FileManager.default.fileExists(atPath: settings.pepperPath) {
             return (PersonKeyDeriver(pepper: try PepperFile.load(at: settings.pepperPath)), false)
         }
-        if try await boundFingerprint(settings) != nil {
-            throw StoreOpenError.pepperMissing(path: settings.pepperPath)
-        }
+        if databaseHasPepper { throw StoreOpenError.pepperMissing(path: settings.pepperPath) }
         let pepper = try PepperFile.loadOrCreate(at: settings.pepperPath)
         if pepper.created {
             logger.notice("created a new pepper key file; back it up with the database", metadata: ["file": "\(settings.pepperPath)"])
         }
         return (PersonKeyDeriver(pepper: pepper.key), pepper.created)
-    }
-
-    /// The pepper fingerprint the database holds, `nil` for a new database.
-    static func boundFingerprint(_ settings: ServerSettings) async throws -> String? {
-        guard FileManager.default.fileExists(atPath: settings.databasePath) else { return nil }
-        let store = try SQLiteStore.openReadOnly(
-            path: settings.databasePath, pseudonymizer: nil, logger: Logger(label: "clearinghouse.open"))
-        return try await store.pepperFingerprint()
     }
 }
 

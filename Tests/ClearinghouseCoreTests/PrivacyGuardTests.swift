@@ -162,3 +162,44 @@ struct PrivacyGuardTests {
         #expect(table.affinities(partner: "nobody", category: nil, limit: 10, bucketWidth: nil) == nil)
     }
 }
+
+@Suite("Store policy")
+struct StorePolicyTests {
+    @Test("consent merge: the later grant wins, a tie replaces, dropping affinity erases signals")
+    func consentMerge() {
+        let affinity = Purpose.affinity.bit
+        #expect(ConsentMerge.decide(stored: nil, incomingGrantedAt: 5, incomingPurposes: affinity) == .create)
+        #expect(ConsentMerge.decide(stored: (10, affinity), incomingGrantedAt: 5, incomingPurposes: affinity) == .supersede)
+        #expect(ConsentMerge.decide(stored: (10, affinity), incomingGrantedAt: 10, incomingPurposes: affinity) == .replace(erasesSignals: false))
+        #expect(ConsentMerge.decide(stored: (10, affinity), incomingGrantedAt: 11, incomingPurposes: 0) == .replace(erasesSignals: true))
+        #expect(ConsentMerge.decide(stored: (10, 0), incomingGrantedAt: 11, incomingPurposes: 0) == .replace(erasesSignals: false))
+    }
+
+    @Test("live consent: affinity and not expired; it expires at expires_at exactly")
+    func liveConsent() {
+        let affinity = Purpose.affinity.bit
+        #expect(LiveConsent.isLive(purposes: affinity, expiresAt: nil, at: 100))
+        #expect(LiveConsent.isLive(purposes: affinity, expiresAt: 101, at: 100))
+        #expect(!LiveConsent.isLive(purposes: affinity, expiresAt: 100, at: 100))
+        #expect(!LiveConsent.isLive(purposes: 0, expiresAt: nil, at: 100))
+        #expect(LiveConsent.sql(alias: "c", now: "?1").contains("c.expires_at > ?1"))
+    }
+
+    @Test("the budget admits what fits and refuses the release past it, saying what is left")
+    func budgetAdmission() throws {
+        let budget = PrivacyBudget(epsilonPerPeriod: 2, period: .month, delta: 1e-6)
+        let limit = budget.rhoLimit
+        #expect(try budget.admit(rho: limit / 2, spentRho: limit / 2, period: "2026-11", epsilonNeeded: 1) < 1e-9)
+        #expect(throws: ReleaseError.self) { try budget.admit(rho: limit / 2, spentRho: limit * 0.6, period: "2026-11", epsilonNeeded: 1) }
+    }
+
+    @Test("ledger entries follow the head with canonical details, whatever built them")
+    func ledgerFollowing() throws {
+        let first = try LedgerEntry.following(nil, action: .purge, partner: nil, details: ["b": 1, "a": 2], at: 7)
+        #expect(first.sequence == 1 && first.previousHash == LedgerEntry.genesisHash && first.details == #"{"a":2,"b":1}"#)
+        let second = try LedgerEntry.following(LedgerHead(first), action: .purge, partner: "acme", details: ["x": "a/b"], at: 8)
+        #expect(second.sequence == 2 && second.previousHash == first.hash && second.details == #"{"x":"a/b"}"#)
+        #expect(LedgerHead(text: LedgerHead(second).text) == LedgerHead(second))
+        #expect(LedgerHead(text: "garbage").sequence == -1)
+    }
+}

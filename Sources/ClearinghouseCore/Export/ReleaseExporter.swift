@@ -65,6 +65,13 @@ public struct ExportLedgerDetails: Sendable, Codable, Equatable {
     public var manifestSHA256: String
     public var keyID: String
 
+    public init(release: Int64, files: Int, manifestSHA256: String, keyID: String) {
+        self.release = release
+        self.files = files
+        self.manifestSHA256 = manifestSHA256
+        self.keyID = keyID
+    }
+
     enum CodingKeys: String, CodingKey {
         case release, files
         case manifestSHA256 = "manifest_sha256"

@@ -1,0 +1,92 @@
+import ClearinghouseCore
+import Foundation
+import NIOCore
+import PostgresNIO
+
+extension PostgresStore {
+    public func addPartner(id: PartnerID, name: String, key: APIKey, at now: Int64) async throws {
+        try await write { connection in
+            let inserted = try await connection.query(
+                """
+                INSERT INTO partner (slug, name, status, created_at) VALUES (\(id.value), \(name), 'active', \(now))
+                ON CONFLICT (slug) DO NOTHING RETURNING id
+                """, logger: logger
+            ).all(Int64.self)
+            guard let rowID = inserted.first else { throw StoreError.partnerExists(id.value) }
+            try await connection.query(
+                """
+                INSERT INTO api_key (key_id, partner_id, secret_digest, created_at)
+                VALUES (\(key.keyID), \(rowID), \(key.secretDigest.buffer), \(now))
+                """, logger: logger)
+            try await PostgresLedger.append(
+                connection, action: .partnerAdded, partner: id.value, details: PartnerLedgerDetails.added(name: name, keyID: key.keyID),
+                at: now, logger: logger)
+        }
+        logger.info("partner added", metadata: ["partner.id": "\(id)", "key.id": "\(key.keyID)"])
+    }
+
+    public func rotateKey(partner: PartnerID, key: APIKey, at now: Int64) async throws {
+        try await write { connection in
+            let rowID = try await lockPartner(partner, connection)
+            try await connection.query(
+                "UPDATE api_key SET revoked_at = \(now) WHERE partner_id = \(rowID) AND revoked_at IS NULL", logger: logger)
+            try await connection.query(
+                """
+                INSERT INTO api_key (key_id, partner_id, secret_digest, created_at)
+                VALUES (\(key.keyID), \(rowID), \(key.secretDigest.buffer), \(now))
+                """, logger: logger)
+            try await PostgresLedger.append(
+                connection, action: .partnerKeyRotated, partner: partner.value,
+                details: PartnerLedgerDetails.keyRotated(keyID: key.keyID), at: now, logger: logger)
+        }
+        logger.info("partner key rotated", metadata: ["partner.id": "\(partner)", "key.id": "\(key.keyID)"])
+    }
+
+    public func disablePartner(_ partner: PartnerID, at now: Int64) async throws {
+        try await write { connection in
+            let rowID = try await lockPartner(partner, connection)
+            try await connection.query("UPDATE partner SET status = 'disabled' WHERE id = \(rowID)", logger: logger)
+            try await PostgresLedger.append(
+                connection, action: .partnerDisabled, partner: partner.value, details: PartnerLedgerDetails.disabled, at: now,
+                logger: logger)
+        }
+        logger.info("partner disabled", metadata: ["partner.id": "\(partner)"])
+    }
+
+    /// The partner's row id, locked for the rest of the transaction (two rotations serialize).
+    private func lockPartner(_ partner: PartnerID, _ connection: PostgresConnection) async throws -> Int64 {
+        let rows = try await connection.query("SELECT id FROM partner WHERE slug = \(partner.value) FOR UPDATE", logger: logger)
+            .all(Int64.self)
+        guard let rowID = rows.first else { throw StoreError.partnerNotFound(partner.value) }
+        return rowID
+    }
+
+    public func partners() async throws -> [PartnerSummary] {
+        let rows = try await client.query(
+            """
+            SELECT p.slug, p.name, p.status, p.created_at,
+              (SELECT k.key_id FROM api_key k WHERE k.partner_id = p.id AND k.revoked_at IS NULL ORDER BY k.created_at DESC LIMIT 1)
+            FROM partner p ORDER BY p.slug
+            """, logger: logger)
+        var partners: [PartnerSummary] = []
+        for try await (slug, name, status, createdAt, keyID) in rows.decode((String, String, String, Int64, String?).self) {
+            partners.append(
+                PartnerSummary(id: slug, name: name, status: status, createdAt: RFC3339.format(milliseconds: createdAt), keyID: keyID))
+        }
+        return partners
+    }
+
+    public func credential(keyID: String) async throws -> StoredCredential? {
+        let rows = try await client.query(
+            """
+            SELECT k.secret_digest, k.revoked_at, p.id, p.slug, p.status
+            FROM api_key k JOIN partner p ON p.id = k.partner_id WHERE k.key_id = \(keyID)
+            """, logger: logger)
+        for try await (digest, revokedAt, rowID, slug, status) in rows.decode((ByteBuffer, Int64?, Int64, String, String).self) {
+            return StoredCredential(
+                partner: AuthenticatedPartner(rowID: rowID, id: slug), secretDigest: digest.bytes,
+                usable: revokedAt == nil && status == "active")
+        }
+        return nil
+    }
+}

@@ -1,0 +1,186 @@
+import ClearinghouseCore
+import Foundation
+import NIOCore
+import PostgresNIO
+
+extension PostgresStore {
+    public func spentRho(period: String) async throws -> Double {
+        try await client.query(
+            "SELECT COALESCE(SUM(rho), 0)::float8 FROM release WHERE budget_period = \(period)", logger: logger
+        ).single(Double.self)
+    }
+
+    public func storeRelease(_ release: NewRelease, budget: PrivacyBudget) async throws -> ReleaseRecord {
+        let json = try release.storedJSON()
+        let blob = release.table.encoded().buffer
+        let id = try await write { connection in
+            // The ledger lock first: releases (in any daemon) store one at a time, each
+            // reading what the one before spent.
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.ledgerLock))", logger: logger)
+            let spent = try await connection.query(
+                "SELECT COALESCE(SUM(rho), 0)::float8 FROM release WHERE budget_period = \(release.budgetPeriod)", logger: logger
+            ).single(Double.self)
+            let epsilonLeft = try budget.admit(release, spentRho: spent)
+            let id = try await connection.query(
+                """
+                INSERT INTO release (created_at, trigger, budget_period, rho, epsilon_left, settings, plan, summary, duration_ms, pairs)
+                VALUES (\(release.createdAt), \(release.trigger), \(release.budgetPeriod), \(release.chargedRho), \(epsilonLeft),
+                        \(json.settings), \(json.plan), \(json.summary), \(release.durationMilliseconds), \(blob))
+                RETURNING id
+                """, logger: logger
+            ).single(Int64.self)
+            try await PostgresLedger.append(
+                connection, action: .releaseComputed, partner: nil, details: ReleaseLedgerDetails(releaseID: id, release: release),
+                at: release.createdAt, logger: logger)
+            return id
+        }
+        guard let record = try await self.release(id: id) else { throw StoreError.notMigrated }
+        return record
+    }
+
+    public func releases() async throws -> [ReleaseRecord] {
+        try await records(try await client.query("SELECT \(unescaped: Self.releaseColumns) FROM release ORDER BY id DESC", logger: logger))
+    }
+
+    public func release(id: Int64?) async throws -> ReleaseRecord? {
+        if let id {
+            return try await records(
+                try await client.query("SELECT \(unescaped: Self.releaseColumns) FROM release WHERE id = \(id)", logger: logger)
+            ).first
+        }
+        return try await records(
+            try await client.query("SELECT \(unescaped: Self.releaseColumns) FROM release ORDER BY id DESC LIMIT 1", logger: logger)
+        ).first
+    }
+
+    public func releasedTable(id: Int64) async throws -> ReleasedTable? {
+        let blobs = try await client.query("SELECT pairs FROM release WHERE id = \(id)", logger: logger).all(ByteBuffer.self)
+        guard let blob = blobs.first else { return nil }
+        return try ReleasedTable(encoded: blob.bytes)
+    }
+
+    private static let releaseColumns =
+        "id, created_at, trigger, budget_period, epsilon_left, settings, plan, summary, duration_ms"
+
+    private func records(_ rows: PostgresRowSequence) async throws -> [ReleaseRecord] {
+        var records: [ReleaseRecord] = []
+        for try await row in rows.decode((Int64, Int64, String, String, Double?, String, String, String, Int64).self) {
+            records.append(
+                try ReleaseRecord.decodeStored(
+                    id: row.0, createdAt: row.1, trigger: row.2, budgetPeriod: row.3, epsilonLeft: row.4, settings: row.5,
+                    plan: row.6, summary: row.7, durationMilliseconds: row.8))
+        }
+        return records
+    }
+}
+
+extension PostgresStore {
+    /// Reads every signal under live consent, grouped by person, from one REPEATABLE READ
+    /// snapshot, in person order through the covering index, into the same in-memory counting
+    /// engine as SQLite. The person ranges are read one after another on one connection (the
+    /// snapshot is that transaction's); `concurrency` is not used here yet.
+    public func readReleaseSignals<Sink: PersonSignalSink & Sendable>(
+        at now: Int64, parts: Int, concurrency: Int, makeSink: @escaping @Sendable (ReleaseCatalog) -> Sink
+    ) async throws -> (catalog: ReleaseCatalog, sinks: [Sink]) {
+        try await readSnapshot { connection in
+            let plan = try await PostgresReleasePlan.make(connection, now: now, parts: parts, logger: logger)
+            let sinks = plan.ranges.map { _ in makeSink(plan.catalog) }
+            for (range, sink) in zip(plan.ranges, sinks) {
+                try await plan.scan(connection, persons: range, into: sink, logger: logger)
+            }
+            return (plan.catalog, sinks)
+        }
+    }
+}
+
+/// What a release scan needs before reading signals, as on SQLite: the catalog, how categories
+/// map to items and partners, the consents that have expired, and the person ranges.
+struct PostgresReleasePlan: Sendable {
+    let catalog: ReleaseCatalog
+    let itemOfCategory: [Int64: Int32]
+    let partnerOfCategory: [Int64: Int64]
+    let expired: Set<PairKey>
+    let ranges: [Range<Int64>]
+
+    struct PairKey: Hashable, Sendable {
+        let partner: Int64
+        let person: Int64
+    }
+
+    static func make(_ connection: PostgresConnection, now: Int64, parts: Int, logger: Logger) async throws -> PostgresReleasePlan {
+        var partnerIndex: [Int64: Int] = [:]
+        var slugs: [String] = []
+        for try await (id, slug) in try await connection.query("SELECT id, slug FROM partner ORDER BY id", logger: logger)
+            .decode((Int64, String).self)
+        {
+            partnerIndex[id] = slugs.count
+            slugs.append(slug)
+        }
+        var items: [ReleaseCatalog.Item] = []
+        var itemOfCategory: [Int64: Int32] = [:]
+        var partnerOfCategory: [Int64: Int64] = [:]
+        for try await (id, partner, name) in try await connection.query(
+            "SELECT id, partner_id, name FROM category ORDER BY partner_id, id", logger: logger
+        ).decode((Int64, Int64, String).self) {
+            guard let index = partnerIndex[partner] else { continue }
+            itemOfCategory[id] = Int32(items.count)
+            partnerOfCategory[id] = partner
+            items.append(.init(partner: index, category: name))
+        }
+        // Signals exist only under consent; consent that has expired since is the case left.
+        var expired = Set<PairKey>()
+        for try await (partner, person) in try await connection.query(
+            "SELECT partner_id, person_id FROM consent WHERE expires_at <= \(now)", logger: logger
+        ).decode((Int64, Int64).self) {
+            expired.insert(PairKey(partner: partner, person: person))
+        }
+        let (low, high) = try await connection.query(
+            "SELECT COALESCE(MIN(person_id), 0), COALESCE(MAX(person_id), -1) + 1 FROM signal", logger: logger
+        ).row((Int64, Int64).self)
+        var ranges: [Range<Int64>] = []
+        let count = Int64(max(1, parts))
+        for part in 0..<count {
+            let lower = low + (high - low) * part / count
+            let upper = part == count - 1 ? max(high, low) : low + (high - low) * (part + 1) / count
+            ranges.append(lower..<max(lower, upper))
+        }
+        return PostgresReleasePlan(
+            catalog: ReleaseCatalog(partners: slugs, items: items), itemOfCategory: itemOfCategory,
+            partnerOfCategory: partnerOfCategory, expired: expired, ranges: ranges)
+    }
+
+    /// Streams the persons of `persons` in person order, one person at a time, into `sink`.
+    func scan(_ connection: PostgresConnection, persons: Range<Int64>, into sink: some PersonSignalSink, logger: Logger) async throws {
+        let rows = try await connection.query(
+            """
+            SELECT person_id, category_id, weight FROM signal
+            WHERE person_id >= \(persons.lowerBound) AND person_id < \(persons.upperBound) ORDER BY person_id
+            """, logger: logger)
+        var items: [Int32] = []
+        var weights: [Double] = []
+        items.reserveCapacity(256)
+        weights.reserveCapacity(256)
+        var current: Int64 = -1
+        func emit() {
+            guard !items.isEmpty else { return }
+            items.withUnsafeBufferPointer { itemBuffer in
+                weights.withUnsafeBufferPointer { weightBuffer in sink.addPerson(items: itemBuffer, weights: weightBuffer) }
+            }
+            items.removeAll(keepingCapacity: true)
+            weights.removeAll(keepingCapacity: true)
+        }
+        for try await (person, category, weight) in rows.decode((Int64, Int64, Double).self) {
+            if person != current {
+                emit()
+                current = person
+            }
+            guard let item = itemOfCategory[category] else { continue }
+            if !expired.isEmpty, let partner = partnerOfCategory[category], expired.contains(PairKey(partner: partner, person: person)) {
+                continue
+            }
+            items.append(item)
+            weights.append(weight)
+        }
+        emit()
+    }
+}
