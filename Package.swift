@@ -147,6 +147,7 @@ let package = Package(
                 "ClearinghouseSQLite",
                 "ClearinghouseServer",
                 "ClearinghouseCLI",
+                "ClearinghousePostgres",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),

@@ -204,9 +204,9 @@ struct IngestHTTPTests {
         }
     }
 
-    @Test("health and readiness answer without a key")
-    func health() async throws {
-        try await TestDaemon.run { client, _ in
+    @Test("health and readiness answer without a key", arguments: TestStorage.available)
+    func health(_ storage: TestStorage) async throws {
+        try await TestDaemon.run(storage: storage) { client, _ in
             let health = try await client.execute(uri: "/healthz", method: .get)
             #expect(health.status == .ok && health.json["status"] as? String == "ok")
             let ready = try await client.execute(uri: "/readyz", method: .get)

@@ -30,9 +30,9 @@ struct RecommendationHTTPTests {
         try await client.execute(uri: uri, method: .get, headers: [.authorization: "Bearer \(key)"])
     }
 
-    @Test("try instead finds the bridge, cross lists only other brands, each partner sees only its own side")
-    func endToEnd() async throws {
-        try await TestDaemon.run(partners: Self.consortium.partners) { client, daemon in
+    @Test("try instead finds the bridge, cross lists only other brands, each partner sees only its own side", arguments: TestStorage.available)
+    func endToEnd(_ storage: TestStorage) async throws {
+        try await TestDaemon.run(partners: Self.consortium.partners, storage: storage) { client, daemon in
             try await Self.upload(client, daemon)
             let service = ReleaseService(
                 store: daemon.runtime.store, settings: PrivacySettings(k: 10, differentialPrivacy: false), budget: PrivacyBudget())
@@ -70,16 +70,15 @@ struct RecommendationHTTPTests {
             }
 
             // The operator's view is the same ranking.
-            let cli = try await DaemonProcess.admin(
-                ["recommend", "--partner", "acme", "--category", "c05", "--kind", "instead", "--limit", "3", "--format", "json",
-                 "--data-dir", daemon.directory])
+            let cli = try await daemon.admin(
+                ["recommend", "--partner", "acme", "--category", "c05", "--kind", "instead", "--limit", "3", "--format", "json"])
             #expect(cli.status == 0, "\(cli.errors)")
             let report = try #require(try JSONSerialization.jsonObject(with: Data(cli.output.utf8)) as? [String: Any])
             let cliItems = ((report["lists"] as? [[String: Any]])?.first?["suggestions"] as? [[String: Any]])?.compactMap { $0["item"] as? String }
             #expect(cliItems == suggestions.compactMap { $0["item"] as? String })
-            let text = try await DaemonProcess.admin(["recommend", "--partner", "acme", "--category", "c05", "--kind", "instead", "--data-dir", daemon.directory])
+            let text = try await daemon.admin(["recommend", "--partner", "acme", "--category", "c05", "--kind", "instead"])
             #expect(text.status == 0 && text.output.contains("via globex:c06"))
-            let unknown = try await DaemonProcess.admin(["recommend", "--partner", "nobody", "--data-dir", daemon.directory])
+            let unknown = try await daemon.admin(["recommend", "--partner", "nobody"])
             #expect(unknown.status != 0 && unknown.errors.contains("no released pair"))
 
             #expect(try await get(client, "/v1/releases/latest/recommendations?kind=sideways", as: acme).errorCode == "bad_kind")

@@ -36,9 +36,9 @@ struct ReleaseHTTPTests {
         #expect(try await client.upload("/v1/revocations", Lines.body([Lines.revocation("revoked")]), as: acme).int("revoked") == 1)
     }
 
-    @Test("upload for 3 partners, release, read affinities as each partner")
-    func endToEnd() async throws {
-        try await TestDaemon.run(partners: ["acme", "globex", "initech"]) { client, daemon in
+    @Test("upload for 3 partners, release, read affinities as each partner", arguments: TestStorage.available)
+    func endToEnd(_ storage: TestStorage) async throws {
+        try await TestDaemon.run(partners: ["acme", "globex", "initech"], storage: storage) { client, daemon in
             try await Self.upload(client, daemon)
             let service = ReleaseService(
                 store: daemon.runtime.store, settings: PrivacySettings(k: 10, differentialPrivacy: false),
@@ -114,11 +114,11 @@ struct ReleaseHTTPTests {
         }
     }
 
-    @Test("the daemon releases on its schedule, exports each release for every partner, and stops cleanly on shutdown")
-    func scheduledRelease() async throws {
+    @Test("the daemon releases on its schedule, exports each release for every partner, and stops cleanly on shutdown", arguments: TestStorage.available)
+    func scheduledRelease(_ storage: TestStorage) async throws {
         let exports = NSTemporaryDirectory() + "clearinghouse-scheduled-exports-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: exports) }
-        try await TestDaemon.run(partners: ["acme", "globex", "initech"], releaseEverySeconds: 1, exportDirectory: exports) { client, daemon in
+        try await TestDaemon.run(partners: ["acme", "globex", "initech"], releaseEverySeconds: 1, exportDirectory: exports, storage: storage) { client, daemon in
             try await Self.upload(client, daemon)
             let uploaded = WallClock.nowMilliseconds()
             var scheduled: ReleaseRecord?
@@ -135,9 +135,13 @@ struct ReleaseHTTPTests {
             // The scheduled export of that release, signed by the daemon's export key.
             let key = try #require(daemon.runtime.exportKey)
             let folder = "\(exports)/acme/release-\(record.id)"
-            // Partners are exported one after another, acme first.
-            let last = "\(exports)/globex/release-\(record.id)/manifest.json"
-            for _ in 0..<300 where !FileManager.default.fileExists(atPath: last) { try await Task.sleep(for: .milliseconds(100)) }
+            // The scheduler exports every partner and logs it before it makes the next release,
+            // so a second release means the first one's export is complete.
+            let deadline = ContinuousClock.now + .seconds(30)
+            while try await daemon.runtime.store.releases().count < 2 {
+                try #require(ContinuousClock.now < deadline, "no second scheduled release within 30 s")
+                try await Task.sleep(for: .milliseconds(100))
+            }
             #expect(ExportVerifier.verify(folder: folder, trustedPublicKey: Hex.decode(key.publicKeyHex)!).ok)
             #expect(FileManager.default.fileExists(atPath: "\(exports)/globex/release-\(record.id)/manifest.json"))
             #expect(daemon.logText.contains("scheduled export written"))

@@ -1,4 +1,5 @@
 import ClearinghouseCore
+import ClearinghousePostgres
 import ClearinghouseSQLite
 import ClearinghouseServer
 import Crypto
@@ -9,6 +10,7 @@ import Hummingbird
 import HummingbirdTesting
 import InMemoryLogging
 import Logging
+import Testing
 
 /// A live daemon for one test: its own data directory, partners with keys, captured logs.
 struct TestDaemon: Sendable {
@@ -18,6 +20,18 @@ struct TestDaemon: Sendable {
     let keys: [String: String]
 
     var settings: ServerSettings { runtime.settings }
+
+    /// Runs an admin command on this daemon's data directory and database.
+    func admin(_ arguments: [String]) async throws -> (status: Int32, output: String, errors: String) {
+        var options = ["--data-dir", directory]
+        var environment: [String: String] = [:]
+        if case .postgres(let location) = settings.storage.backend {
+            options += ["--storage-url", "\(location)"]
+            environment[StorageSettings.passwordVariable] = TestPostgresServer.password
+        }
+        let result = try await ChildProcess.run(DaemonProcess.binary, arguments + options, environment: environment)
+        return (result.status, String(decoding: result.stdout, as: UTF8.self), String(decoding: result.stderr, as: UTF8.self))
+    }
 
     /// Runs `body` against a daemon on a loopback port (HummingbirdTesting `.live`).
     /// Limits no test of other features runs into; `RateLimitTests` sets its own.
@@ -34,10 +48,14 @@ struct TestDaemon: Sendable {
         rateLimits: RateLimits = TestDaemon.unlimited,
         tls: TLSSettings? = nil,
         requestTimeoutSeconds: Int = 900,
+        storage: TestStorage = .sqlite,
         _ body: @Sendable (any TestClientProtocol, TestDaemon) async throws -> Void
     ) async throws {
         let directory = NSTemporaryDirectory() + "clearinghouse-test-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
+        let database = try await storage.makeDatabase(passwordFileIn: directory)
+
         var logs = InMemoryLogHandler()
         logs.logLevel = .trace
         let captured = logs
@@ -47,8 +65,9 @@ struct TestDaemon: Sendable {
             host: "127.0.0.1", port: 0, dataDirectory: directory, limits: limits,
             privacy: PrivacySettings(k: 10, differentialPrivacy: false), releaseEverySeconds: releaseEverySeconds,
             tokenProfiles: tokenProfiles, exportDirectory: exportDirectory, rateLimits: rateLimits, tls: tls,
-            requestTimeoutSeconds: requestTimeoutSeconds)
+            requestTimeoutSeconds: requestTimeoutSeconds, storage: database?.settings ?? StorageSettings())
         let runtime = try await DaemonRuntime.open(settings, logger: logger)
+
         var keys: [String: String] = [:]
         for partner in partners {
             let key = APIKey.generate()
@@ -57,7 +76,15 @@ struct TestDaemon: Sendable {
         }
         let daemon = TestDaemon(directory: directory, runtime: runtime, logs: logs, keys: keys)
         let app = try buildApplication(runtime, logger: logger)
-        try await app.test(.live) { client in try await body(client, daemon) }
+        do {
+            try await app.test(.live) { client in try await body(client, daemon) }
+        } catch {
+            runtime.closeStore()
+            try? await database?.drop()
+            throw error
+        }
+        runtime.closeStore()
+        try await database?.drop()
     }
 
     /// Reads the database file directly, as an auditor would.
@@ -154,7 +181,9 @@ enum ChildProcess {
         let stderr: Data
     }
 
-    static func run(_ executable: String, _ arguments: [String], stdinFile: String? = nil) async throws -> Result {
+    static func run(
+        _ executable: String, _ arguments: [String], stdinFile: String? = nil, environment: [String: String] = [:]
+    ) async throws -> Result {
         let base = NSTemporaryDirectory() + "child-" + UUID().uuidString
         let outPath = base + ".out"
         let errPath = base + ".err"
@@ -167,6 +196,9 @@ enum ChildProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         if let stdinFile { process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: stdinFile)) }
@@ -191,4 +223,51 @@ func gzip(_ bytes: [UInt8]) async throws -> [UInt8] {
 /// A fixed pepper for stores that tests open directly (writing stores need one).
 enum TestPepper {
     static let deriver = PersonKeyDeriver(pepper: SymmetricKey(data: [UInt8](repeating: 7, count: 32)))
+}
+
+/// The database a test daemon runs on: the SQLite file in its data directory, or a new
+/// PostgreSQL database on the server `scripts/test` started.
+enum TestStorage: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite
+    case postgres
+
+    var testDescription: String { rawValue }
+
+    /// SQLite always; PostgreSQL when `CLEARINGHOUSE_TEST_POSTGRES_URL` names a server.
+    static var available: [TestStorage] { TestPostgresServer.location == nil ? [.sqlite] : [.sqlite, .postgres] }
+
+    /// A new PostgreSQL database (nil for SQLite), its password in a 0600 file in `directory`.
+    func makeDatabase(passwordFileIn directory: String) async throws -> TestPostgresDatabase? {
+        guard self == .postgres else { return nil }
+        let server = try #require(TestPostgresServer.location, "CLEARINGHOUSE_TEST_POSTGRES_URL is not set")
+        let name = "http_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        try await PostgresMaintenance.execute("CREATE DATABASE \(name)", on: server, password: TestPostgresServer.password)
+        let passwordFile = directory + "/pg.password"
+        FileManager.default.createFile(
+            atPath: passwordFile, contents: Data(TestPostgresServer.password.utf8), attributes: [.posixPermissions: 0o600])
+        var location = server
+        location.database = name
+        return TestPostgresDatabase(
+            name: name, settings: StorageSettings(backend: .postgres(location), passwordFile: passwordFile))
+    }
+}
+
+struct TestPostgresDatabase: Sendable {
+    let name: String
+    let settings: StorageSettings
+
+    func drop() async throws {
+        guard let server = TestPostgresServer.location else { return }
+        try await PostgresMaintenance.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)", on: server, password: TestPostgresServer.password)
+    }
+}
+
+enum TestPostgresServer {
+    static let location: PostgresLocation? = {
+        guard let url = ProcessInfo.processInfo.environment["CLEARINGHOUSE_TEST_POSTGRES_URL"], !url.isEmpty,
+            case .success(let location) = PostgresLocation.parse(url)
+        else { return nil }
+        return location
+    }()
+    static let password = ProcessInfo.processInfo.environment["CLEARINGHOUSE_TEST_POSTGRES_PASSWORD"] ?? ""
 }

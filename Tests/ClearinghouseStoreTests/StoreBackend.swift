@@ -113,15 +113,7 @@ enum TestPostgres {
     /// Runs one statement on the server's maintenance database (CREATE / DROP DATABASE).
     static func admin(_ sql: String) async throws {
         let server = try #require(server)
-        let configuration = PostgresClient.Configuration(
-            host: server.location.host, port: server.location.port, username: server.location.user, password: server.password,
-            database: server.location.database, tls: .disable)
-        let client = PostgresClient(configuration: configuration)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            try await client.query(PostgresQuery(unsafeSQL: sql))
-            group.cancelAll()
-        }
+        try await PostgresMaintenance.execute(sql, on: server.location, password: server.password)
     }
 }
 
