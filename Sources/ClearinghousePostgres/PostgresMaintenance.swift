@@ -8,7 +8,7 @@ public enum PostgresMaintenance {
     public static func execute(_ statement: String, on location: PostgresLocation, password: String?) async throws {
         let configuration = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.user, password: password,
-            database: location.database, tls: try PostgresStore.tls(location, caFile: nil))
+            database: location.database, tls: try PostgresStore.tlsConfiguration(location, caFile: nil).map { .require($0) } ?? .disable)
         let client = PostgresClient(configuration: configuration)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }

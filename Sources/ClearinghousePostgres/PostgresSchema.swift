@@ -184,8 +184,12 @@ enum PostgresSchema {
     /// Whether every migration this version knows has been applied.
     static func isCurrent(_ client: PostgresClient, logger: Logger) async throws -> Bool {
         var applied = Set<String>()
-        for try await name in try await client.query("SELECT name FROM schema_migration", logger: logger).decode(String.self) {
-            applied.insert(name)
+        do {
+            for try await name in try await client.query("SELECT name FROM schema_migration", logger: logger).decode(String.self) {
+                applied.insert(name)
+            }
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P01" {
+            return false  // no schema at all: a database no daemon has started on yet
         }
         return migrations.allSatisfy { applied.contains($0.name) }
     }

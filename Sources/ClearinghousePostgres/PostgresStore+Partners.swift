@@ -77,16 +77,19 @@ extension PostgresStore {
     }
 
     public func credential(keyID: String) async throws -> StoredCredential? {
-        let rows = try await client.query(
-            """
-            SELECT k.secret_digest, k.revoked_at, p.id, p.slug, p.status
-            FROM api_key k JOIN partner p ON p.id = k.partner_id WHERE k.key_id = \(keyID)
-            """, logger: logger)
-        for try await (digest, revokedAt, rowID, slug, status) in rows.decode((ByteBuffer, Int64?, Int64, String, String).self) {
-            return StoredCredential(
-                partner: AuthenticatedPartner(rowID: rowID, id: slug), secretDigest: digest.bytes,
-                usable: revokedAt == nil && status == "active")
+        // Every request asks this first: it must fail fast, not hang, while the server is down.
+        try await leasing { connection in
+            let rows = try await connection.query(
+                """
+                SELECT k.secret_digest, k.revoked_at, p.id, p.slug, p.status
+                FROM api_key k JOIN partner p ON p.id = k.partner_id WHERE k.key_id = \(keyID)
+                """, logger: logger)
+            for try await (digest, revokedAt, rowID, slug, status) in rows.decode((ByteBuffer, Int64?, Int64, String, String).self) {
+                return StoredCredential(
+                    partner: AuthenticatedPartner(rowID: rowID, id: slug), secretDigest: digest.bytes,
+                    usable: revokedAt == nil && status == "active")
+            }
+            return nil
         }
-        return nil
     }
 }

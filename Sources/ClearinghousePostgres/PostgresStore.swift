@@ -1,6 +1,7 @@
 import ClearinghouseCore
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
 import PostgresNIO
@@ -42,9 +43,17 @@ public struct PostgresStore: ClearinghouseStore {
         _ location: PostgresLocation, password: String?, caFile: String?, pseudonymizer: AuditPseudonymizer?,
         migrating: Bool, maximumConnections: Int = 16, logger: Logger
     ) async throws -> PostgresStore {
+        let tlsConfiguration = try tlsConfiguration(location, caFile: caFile)
+        // One direct connection first: the pool retries a failing connection for ever, while
+        // a single attempt fails at once with the reason (refused, wrong password, TLS).
+        do {
+            try await probe(location, password: password, tls: tlsConfiguration, logger: logger)
+        } catch {
+            throw PostgresStoreError.describe(error, location: location)
+        }
         var configuration = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.user, password: password,
-            database: location.database, tls: try tls(location, caFile: caFile))
+            database: location.database, tls: tlsConfiguration.map { .require($0) } ?? .disable)
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = .seconds(10)
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
@@ -61,21 +70,32 @@ public struct PostgresStore: ClearinghouseStore {
         return store
     }
 
-    static func tls(_ location: PostgresLocation, caFile: String?) throws -> PostgresClient.Configuration.TLS {
+    /// The client TLS for `sslmode`; `nil` for `disable`.
+    static func tlsConfiguration(_ location: PostgresLocation, caFile: String?) throws -> TLSConfiguration? {
         switch location.sslMode {
-        case .disable: return .disable
+        case .disable: return nil
         case .require:
             var configuration = TLSConfiguration.makeClientConfiguration()
             configuration.certificateVerification = .none
-            return .require(configuration)
+            return configuration
         case .verifyFull:
             guard let caFile, !caFile.isEmpty else { throw PostgresStoreError.missingCAFile(path: nil) }
             guard FileManager.default.isReadableFile(atPath: caFile) else { throw PostgresStoreError.missingCAFile(path: caFile) }
             var configuration = TLSConfiguration.makeClientConfiguration()
             configuration.trustRoots = .file(caFile)
             configuration.certificateVerification = .fullVerification
-            return .require(configuration)
+            return configuration
         }
+    }
+
+    /// Opens and closes one connection, so that the first failure is reported, not retried.
+    static func probe(_ location: PostgresLocation, password: String?, tls: TLSConfiguration?, logger: Logger) async throws {
+        var configuration = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.user, password: password,
+            database: location.database, tls: try tls.map { .require(try NIOSSLContext(configuration: $0)) } ?? .disable)
+        configuration.options.connectTimeout = .seconds(10)
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+        try await connection.close()
     }
 
     /// This store, recording consent history under pseudonyms from `pseudonymizer` (writing).
@@ -96,7 +116,42 @@ public struct PostgresStore: ClearinghouseStore {
     }
 
     public func checkReady() async throws {
-        guard try await PostgresSchema.isCurrent(client, logger: logger) else { throw StoreError.notMigrated }
+        let current = try await leasing { connection in
+            try await connection.query("SELECT 1 FROM schema_migration LIMIT 1", logger: logger)
+            return try await PostgresSchema.isCurrent(client, logger: logger)
+        }
+        guard current else { throw StoreError.notMigrated }
+    }
+
+    /// How long a call waits for a connection before it fails: while the server is down the
+    /// pool keeps retrying, and a request should answer 503 rather than hang.
+    static let leaseTimeout: Duration = .seconds(5)
+
+    /// Runs `body` on a pooled connection, failing with ``PostgresStoreError/unavailable`` when
+    /// none is had within ``leaseTimeout`` (once leased, `body` runs as long as it needs).
+    func leasing<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
+        let leased = NIOLockedValueBox(false)
+        let client = self.client
+        return try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask {
+                try await client.withConnection { connection in
+                    leased.withLockedValue { $0 = true }
+                    return try await body(connection)
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: Self.leaseTimeout)
+                if !leased.withLockedValue({ $0 }) { throw PostgresStoreError.unavailable }
+                return nil
+            }
+            while let next = try await group.next() {
+                if let result = next {
+                    group.cancelAll()
+                    return result
+                }
+            }
+            throw PostgresStoreError.unavailable
+        }
     }
 
     public func pepperFingerprint() async throws -> String? {
@@ -121,23 +176,23 @@ public struct PostgresStore: ClearinghouseStore {
 
     /// Runs `body` in one READ COMMITTED transaction on one connection, retried whole on a
     /// serialization failure or deadlock; errors thrown by `body` come out as they are.
-    func write<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+    func write<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
         try await transaction("BEGIN ISOLATION LEVEL READ COMMITTED", body)
     }
 
     /// Runs `body` in one REPEATABLE READ, READ ONLY transaction: one snapshot of the database.
-    func readSnapshot<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+    func readSnapshot<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
         try await transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
     }
 
     private func transaction<Result: Sendable>(
-        _ begin: String, _ body: (PostgresConnection) async throws -> Result
+        _ begin: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         var attempt = 0
         while true {
             attempt += 1
             do {
-                return try await client.withConnection { connection in
+                return try await leasing { connection in
                     try await connection.query(PostgresQuery(unsafeSQL: begin), logger: logger)
                     do {
                         let result = try await body(connection)
@@ -203,6 +258,8 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Equatable {
     case missingCAFile(path: String?)
     case newerSchema(migration: String)
     case server(location: String, message: String)
+    /// No connection to the server could be had in time (it is down or unreachable).
+    case unavailable
 
     public var description: String {
         switch self {
@@ -217,6 +274,8 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Equatable {
             return "the PostgreSQL database was migrated by a newer clearinghouse (migration '\(migration)'); run that version, or restore a backup made for this one"
         case .server(let location, let message):
             return "PostgreSQL at \(location) answered: \(message)"
+        case .unavailable:
+            return "no connection to PostgreSQL could be had in time; the database is unreachable (the write stored nothing: retry later)"
         }
     }
 

@@ -88,7 +88,18 @@ public struct PartnerAuthenticator: RouterMiddleware {
             logger.notice("authentication failed", metadata: ["auth.reason": "malformed"])
             throw APIError.unauthorized
         }
-        let credential = try await store.credential(keyID: key.keyID)
+        let credential: StoredCredential?
+        do {
+            credential = try await store.credential(keyID: key.keyID)
+        } catch {
+            // The database is unreachable (PostgreSQL down): nothing can be checked or stored.
+            logger.error("key lookup failed", metadata: ["error.type": "\(type(of: error))"])
+            var failure = APIError(
+                .serviceUnavailable, code: "storage_unavailable",
+                message: "the database is unreachable and nothing was stored; retry later (with the same Idempotency-Key for writes)")
+            failure.extraHeaders[.retryAfter] = "5"
+            throw failure
+        }
         let valid = key.matches(storedDigest: credential?.secretDigest)
         guard valid, let credential, credential.usable else {
             logger.notice("authentication failed", metadata: ["auth.key_id": "\(key.keyID)"])

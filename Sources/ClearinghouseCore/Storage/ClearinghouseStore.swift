@@ -89,7 +89,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "the pepper file does not belong to this database (its fingerprint differs); restore the original pepper.key"
         case .idempotencyConflict:
             return "this Idempotency-Key was already used with a different body"
-        case .notMigrated: return "the database is not migrated"
+        case .notMigrated:
+            return "the database has no schema of this version yet; start the daemon (or any writing command) once on it to create it"
         case .readOnly:
             return "this command opened the database for reading only; commands that write need the daemon's pepper file (run them on the daemon's host, with its data directory)"
         }
