@@ -129,7 +129,8 @@ public enum ConfigurationLoader {
             tls: tls,
             requestTimeoutSeconds: integer("server.request_timeout_seconds"),
             maxHeaderBytes: integer("server.max_header_bytes"),
-            storage: storage)
+            storage: storage,
+            leaseSeconds: integer("cluster.lease_seconds"))
     }
 
     /// TLS needs both certificate and key; a client CA needs TLS.

@@ -54,6 +54,9 @@ public enum SettingsCatalog {
             key: "storage.ca_file", kind: .optionalText, defaultValue: "",
             summary: "CA certificate (PEM) that signed the PostgreSQL server's certificate; needed by sslmode=verify-full."),
         Setting(
+            key: "cluster.lease_seconds", kind: .integer(2...3600), defaultValue: "30",
+            summary: "Several daemons on one database: only the one holding the scheduler lease runs release.every and retention.every; a dead holder's lease passes to another after this many seconds."),
+        Setting(
             key: "server.host", kind: .text, defaultValue: "127.0.0.1",
             summary: "Address the daemon listens on; loopback by default (flag --host)."),
         Setting(

@@ -132,7 +132,14 @@ enum PostgresSchema {
             );
             CREATE INDEX consent_event_by_pseudonym ON consent_event(partner_id, pseudonym);
             """
-        )
+        ),
+        (
+            "pg2-leases",
+            """
+            -- Which daemon runs the scheduled release and retention (see acquireLease).
+            CREATE TABLE lease (name text PRIMARY KEY, holder text NOT NULL, expires_at bigint NOT NULL);
+            """
+        ),
     ]
 
     /// Applies the migrations not yet applied; refuses a database migrated by a newer version.

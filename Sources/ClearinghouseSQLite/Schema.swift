@@ -173,6 +173,17 @@ enum Schema {
                     );
                     """)
         }
+        migrator.registerMigration("v7-leases") { db in
+            try db.execute(
+                sql: """
+                    -- Which daemon runs the scheduled release and retention (see acquireLease).
+                    CREATE TABLE lease (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        holder TEXT NOT NULL,
+                        expires_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

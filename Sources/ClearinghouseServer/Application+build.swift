@@ -49,6 +49,9 @@ public func buildApplication(_ runtime: DaemonRuntime, logger: Logger) throws ->
 /// The scheduled services: releases (`release.every`) and purges (`retention.every`).
 func releaseServices(_ runtime: DaemonRuntime, logger: Logger) -> [any Service] {
     var services: [any Service] = [StoreConnectionsService(close: runtime.closeStore)]
+    guard runtime.settings.releaseEverySeconds != nil || runtime.settings.purgeEverySeconds != nil else { return services }
+    let lease = SchedulerLease(store: runtime.store, leaseSeconds: runtime.settings.leaseSeconds, logger: logger)
+    services.append(lease)
     if let every = runtime.settings.releaseEverySeconds {
         let service = ReleaseService(
             store: runtime.store, settings: runtime.settings.privacy, budget: runtime.settings.budget,
@@ -59,12 +62,13 @@ func releaseServices(_ runtime: DaemonRuntime, logger: Logger) -> [any Service] 
                 exporter: ReleaseExporter(store: runtime.store, key: key, scoring: runtime.settings.recommendation),
                 directory: directory)
         }
-        services.append(ReleaseScheduler(service: service, intervalSeconds: every, exports: exports, logger: logger))
+        services.append(ReleaseScheduler(service: service, intervalSeconds: every, exports: exports, lease: lease, logger: logger))
     }
     if let every = runtime.settings.purgeEverySeconds {
         services.append(
             RetentionService(
-                store: runtime.store, intervalSeconds: every, retentionDays: runtime.settings.signalRetentionDays, logger: logger))
+                store: runtime.store, intervalSeconds: every, retentionDays: runtime.settings.signalRetentionDays, lease: lease,
+                logger: logger))
     }
     return services
 }

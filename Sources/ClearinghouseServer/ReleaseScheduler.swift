@@ -14,12 +14,17 @@ public struct ReleaseScheduler: Service {
     let service: ReleaseService
     let intervalSeconds: Int
     let exports: ScheduledExports?
+    /// With several daemons on one database, only the lease holder releases.
+    let lease: SchedulerLease?
     let logger: Logger
 
-    public init(service: ReleaseService, intervalSeconds: Int, exports: ScheduledExports? = nil, logger: Logger) {
+    public init(
+        service: ReleaseService, intervalSeconds: Int, exports: ScheduledExports? = nil, lease: SchedulerLease? = nil, logger: Logger
+    ) {
         self.service = service
         self.intervalSeconds = intervalSeconds
         self.exports = exports
+        self.lease = lease
         self.logger = logger
     }
 
@@ -37,6 +42,11 @@ public struct ReleaseScheduler: Service {
                 }
                 if wait > 0 {
                     do { try await Task.sleep(for: .milliseconds(wait)) } catch { return }
+                }
+                if let lease, !(await lease.holds()) {
+                    // Another daemon releases; look again after a renewal period.
+                    do { try await Task.sleep(for: .milliseconds(max(200, lease.ttlMilliseconds / 3))) } catch { return }
+                    continue
                 }
                 await releaseOnce()
             }

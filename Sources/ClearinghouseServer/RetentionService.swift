@@ -9,12 +9,15 @@ public struct RetentionService: Service {
     let store: any ClearinghouseStore
     let intervalSeconds: Int
     let retentionDays: Int
+    /// With several daemons on one database, only the lease holder purges.
+    let lease: SchedulerLease?
     let logger: Logger
 
-    public init(store: any ClearinghouseStore, intervalSeconds: Int, retentionDays: Int, logger: Logger) {
+    public init(store: any ClearinghouseStore, intervalSeconds: Int, retentionDays: Int, lease: SchedulerLease? = nil, logger: Logger) {
         self.store = store
         self.intervalSeconds = intervalSeconds
         self.retentionDays = retentionDays
+        self.lease = lease
         self.logger = logger
     }
 
@@ -22,8 +25,11 @@ public struct RetentionService: Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
+                    guard await lease?.holds() ?? true else { throw NotTheLeaseHolder() }
                     let now = WallClock.nowMilliseconds()
                     _ = try await store.purge(at: now, signalsObservedBefore: now - Int64(retentionDays) * 86_400_000)
+                } catch is NotTheLeaseHolder {
+                    // Another daemon purges.
                 } catch {
                     logger.error("scheduled purge failed", metadata: ["error.type": "\(type(of: error))"])
                 }
@@ -32,3 +38,6 @@ public struct RetentionService: Service {
         }
     }
 }
+
+/// This daemon does not hold the scheduler lease: another runs the schedules.
+struct NotTheLeaseHolder: Error {}

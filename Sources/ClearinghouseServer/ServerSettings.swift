@@ -44,6 +44,8 @@ public struct ServerSettings: Sendable {
     public var maxHeaderBytes: Int
     /// The database: SQLite in `dataDirectory` (default) or PostgreSQL.
     public var storage: StorageSettings
+    /// Seconds a daemon's scheduler lease lasts unrenewed (several daemons on one database).
+    public var leaseSeconds: Int
 
     public init(
         host: String = "127.0.0.1",
@@ -64,7 +66,8 @@ public struct ServerSettings: Sendable {
         tls: TLSSettings? = nil,
         requestTimeoutSeconds: Int = 900,
         maxHeaderBytes: Int = 16 * 1024,
-        storage: StorageSettings = StorageSettings()
+        storage: StorageSettings = StorageSettings(),
+        leaseSeconds: Int = 30
     ) {
         self.host = host
         self.port = port
@@ -85,6 +88,7 @@ public struct ServerSettings: Sendable {
         self.requestTimeoutSeconds = requestTimeoutSeconds
         self.maxHeaderBytes = maxHeaderBytes
         self.storage = storage
+        self.leaseSeconds = leaseSeconds
     }
 
     public var databasePath: String { "\(dataDirectory)/clearinghouse.sqlite" }

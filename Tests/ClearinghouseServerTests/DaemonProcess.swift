@@ -29,17 +29,20 @@ struct DaemonProcess {
     }
 
     /// Starts `clearinghouse serve` on a free port and waits until it listens.
-    static func start(dataDirectory: String) async throws -> DaemonProcess {
+    static func start(
+        dataDirectory: String, arguments extra: [String] = [], environment: [String: String] = [:]
+    ) async throws -> DaemonProcess {
         let logPath = dataDirectory + "-daemon-\(UUID().uuidString).log"
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--data-dir", dataDirectory, "--port", "0", "--log-level", "info"]
+        process.arguments = ["serve", "--data-dir", dataDirectory, "--port", "0", "--log-level", "info"] + extra
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = FileHandle.nullDevice
         // The durability tests upload as fast as they can; rate limits have their own tests.
         process.environment = ProcessInfo.processInfo.environment.merging(
-            ["CLEARINGHOUSE_LIMITS_WRITE_PER_SECOND": "100000", "CLEARINGHOUSE_LIMITS_WRITE_BURST": "100000"]) { $1 }
+            ["CLEARINGHOUSE_LIMITS_WRITE_PER_SECOND": "100000", "CLEARINGHOUSE_LIMITS_WRITE_BURST": "100000"].merging(environment) { $1 }
+        ) { $1 }
         try process.run()
         for _ in 0..<300 {
             let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""

@@ -120,3 +120,35 @@ struct StoreConcurrencyTests {
         }
     }
 }
+
+@Suite("Store contract: the scheduler lease")
+struct StoreLeaseTests {
+    @Test("a lease: one holder at a time, renewed by its holder, taken over once expired, given up at once", arguments: StoreBackend.available)
+    func lease(_ backend: StoreBackend) async throws {
+        try await TestDatabase.with(backend) { store, database in
+            let other = try await database.open()
+            defer { other.close() }
+            let t0 = Batches.now
+            // Two daemons ask at the same moment: exactly one gets it.
+            async let a = store.acquireLease("scheduler", holder: "a", now: t0, ttl: 10_000)
+            async let b = other.store.acquireLease("scheduler", holder: "b", now: t0, ttl: 10_000)
+            let (gotA, gotB) = try await (a, b)
+            #expect(gotA != gotB, "exactly one of two simultaneous requests holds the lease")
+            let (winner, loser) = gotA ? ("a", "b") : ("b", "a")
+            #expect(try await store.leaseHolder("scheduler", at: t0 + 1) == winner)
+            // The holder renews; the other cannot take it before it expires.
+            #expect(try await store.acquireLease("scheduler", holder: winner, now: t0 + 5_000, ttl: 10_000))
+            #expect(!(try await other.store.acquireLease("scheduler", holder: loser, now: t0 + 14_000, ttl: 10_000)))
+            // Unrenewed past its expiry (a dead holder): the other takes it.
+            #expect(try await other.store.acquireLease("scheduler", holder: loser, now: t0 + 15_000, ttl: 10_000))
+            #expect(try await store.leaseHolder("scheduler", at: t0 + 15_001) == loser)
+            #expect(!(try await store.acquireLease("scheduler", holder: winner, now: t0 + 16_000, ttl: 10_000)))
+            // Given up at shutdown: free at once; only the holder can give it up.
+            try await store.releaseLease("scheduler", holder: winner)
+            #expect(try await store.leaseHolder("scheduler", at: t0 + 16_001) == loser)
+            try await other.store.releaseLease("scheduler", holder: loser)
+            #expect(try await store.leaseHolder("scheduler", at: t0 + 16_002) == nil)
+            #expect(try await store.acquireLease("scheduler", holder: winner, now: t0 + 16_003, ttl: 10_000))
+        }
+    }
+}

@@ -69,6 +69,16 @@ public protocol ClearinghouseStore: Sendable {
     func recordExport(_ details: ExportLedgerDetails, partner: String, at now: Int64) async throws -> Int64
 
     func checkReady() async throws
+
+    /// Takes or renews the lease `name` for `holder` until `now + ttl` (milliseconds), unless
+    /// another holder's lease has not expired; returns whether `holder` holds it now. Atomic:
+    /// of several daemons asking at once, one gets it. The scheduled release and retention run
+    /// only in the daemon holding their lease (`SchedulerLease`).
+    func acquireLease(_ name: String, holder: String, now: Int64, ttl: Int64) async throws -> Bool
+    /// Gives up a lease `holder` holds (at graceful shutdown), so another daemon takes it at once.
+    func releaseLease(_ name: String, holder: String) async throws
+    /// The holder of an unexpired lease, or `nil`.
+    func leaseHolder(_ name: String, at now: Int64) async throws -> String?
 }
 
 /// Failures a store reports to its callers, each with what to do.
