@@ -130,7 +130,8 @@ public enum ConfigurationLoader {
             requestTimeoutSeconds: integer("server.request_timeout_seconds"),
             maxHeaderBytes: integer("server.max_header_bytes"),
             storage: storage,
-            leaseSeconds: integer("cluster.lease_seconds"))
+            leaseSeconds: integer("cluster.lease_seconds"),
+            releaseEngine: ReleaseEngine(rawValue: text("release.engine")) ?? .memory)
     }
 
     /// TLS needs both certificate and key; a client CA needs TLS.

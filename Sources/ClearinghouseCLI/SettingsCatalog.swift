@@ -159,6 +159,9 @@ public enum SettingsCatalog {
             key: "privacy.budget_period", kind: .choice(PrivacyBudget.Period.allCases.map(\.rawValue)), defaultValue: "month",
             summary: "Calendar period (UTC) of the epsilon budget: day, week or month."),
         Setting(
+            key: "release.engine", kind: .choice(ReleaseEngine.allCases.map(\.rawValue)), defaultValue: "memory",
+            summary: "Where releases count: memory (from one database snapshot, the fast default on both backends) or database (SQL in PostgreSQL with the same contribution bounds; for Citus, where no single process should pull every signal)."),
+        Setting(
             key: "release.every", kind: .interval, defaultValue: "24h",
             summary: "The daemon computes a release this often (30m, 24h, 7d), or never with off."),
         Setting(

@@ -55,7 +55,7 @@ func releaseServices(_ runtime: DaemonRuntime, logger: Logger) -> [any Service] 
     if let every = runtime.settings.releaseEverySeconds {
         let service = ReleaseService(
             store: runtime.store, settings: runtime.settings.privacy, budget: runtime.settings.budget,
-            workers: ProcessInfo.processInfo.activeProcessorCount)
+            workers: ProcessInfo.processInfo.activeProcessorCount, engine: runtime.settings.releaseEngine)
         var exports: ScheduledExports?
         if let directory = runtime.settings.exportDirectory, let key = runtime.exportKey {
             exports = ScheduledExports(

@@ -46,6 +46,8 @@ public struct ServerSettings: Sendable {
     public var storage: StorageSettings
     /// Seconds a daemon's scheduler lease lasts unrenewed (several daemons on one database).
     public var leaseSeconds: Int
+    /// Where releases count: in memory from one snapshot, or in SQL in the database (PostgreSQL).
+    public var releaseEngine: ReleaseEngine
 
     public init(
         host: String = "127.0.0.1",
@@ -67,7 +69,8 @@ public struct ServerSettings: Sendable {
         requestTimeoutSeconds: Int = 900,
         maxHeaderBytes: Int = 16 * 1024,
         storage: StorageSettings = StorageSettings(),
-        leaseSeconds: Int = 30
+        leaseSeconds: Int = 30,
+        releaseEngine: ReleaseEngine = .memory
     ) {
         self.host = host
         self.port = port
@@ -89,6 +92,7 @@ public struct ServerSettings: Sendable {
         self.maxHeaderBytes = maxHeaderBytes
         self.storage = storage
         self.leaseSeconds = leaseSeconds
+        self.releaseEngine = releaseEngine
     }
 
     public var databasePath: String { "\(dataDirectory)/clearinghouse.sqlite" }

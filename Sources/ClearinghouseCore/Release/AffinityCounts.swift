@@ -116,6 +116,15 @@ struct PairCounts: Sendable {
         }
     }
 
+    /// Adds `count` to n_XY for x < y (counts computed elsewhere).
+    mutating func add(_ x: Int, _ y: Int, _ count: UInt32) {
+        if isDense {
+            dense[x * itemCount + y] &+= count
+        } else {
+            sparse[UInt64(x) << 32 | UInt64(y), default: 0] += count
+        }
+    }
+
     /// Direct access to the dense cells for the counting loop.
     mutating func withDenseCells<R>(_ body: (UnsafeMutableBufferPointer<UInt32>) -> R) -> R {
         dense.withUnsafeMutableBufferPointer { body($0) }

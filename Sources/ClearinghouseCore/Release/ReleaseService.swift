@@ -9,12 +9,40 @@ public struct ReleaseService: Sendable {
     public let settings: PrivacySettings
     public let budget: PrivacyBudget
     public let workers: Int
+    /// Where the exact counts are computed (`release.engine`).
+    public let engine: ReleaseEngine
 
-    public init(store: any ClearinghouseStore, settings: PrivacySettings, budget: PrivacyBudget, workers: Int = 2) {
+    public init(
+        store: any ClearinghouseStore, settings: PrivacySettings, budget: PrivacyBudget, workers: Int = 2,
+        engine: ReleaseEngine = .memory
+    ) {
         self.store = store
         self.settings = settings
         self.budget = budget
         self.workers = workers
+        self.engine = engine
+    }
+
+    /// The exact counts, from the configured engine.
+    public func exactCounts(at now: Int64) async throws -> ExactCounts {
+        switch engine {
+        case .database:
+            guard let counted = try await store.databaseCounts(at: now, bounds: settings.bounds) else {
+                throw ReleaseError.invalidSettings("release.engine = database needs PostgreSQL (storage.url); SQLite counts in memory")
+            }
+            return counted
+        case .memory:
+            let settings = self.settings
+            // Three person ranges per worker: ranges differ in cost, and a worker that finishes
+            // early takes the next range, so all workers stay busy until the end.
+            let (catalog, accumulators) = try await store.readReleaseSignals(
+                at: now, parts: workers * 3, concurrency: workers
+            ) { catalog in
+                AffinityAccumulator(catalog: catalog, bounds: settings.bounds)
+            }
+            return ExactCounts(
+                catalog: catalog, counts: AffinityAccumulator.merged(accumulators), signals: accumulators.reduce(0) { $0 + $1.signals })
+        }
     }
 
     /// Epsilon left in the current period, or `nil` when differential privacy is off.
@@ -35,16 +63,8 @@ public struct ReleaseService: Sendable {
             _ = try budget.admit(
                 rho: plan.rho, spentRho: try await store.spentRho(period: period), period: period, epsilonNeeded: settings.epsilon)
         }
-        let settings = self.settings
-        // Three person ranges per worker: ranges differ in cost, and a worker that finishes
-        // early takes the next range, so all workers stay busy until the end.
-        let (catalog, accumulators) = try await store.readReleaseSignals(
-            at: now, parts: workers * 3, concurrency: workers
-        ) { catalog in
-            AffinityAccumulator(catalog: catalog, bounds: settings.bounds)
-        }
-        let counts = AffinityAccumulator.merged(accumulators)
-        let signals = accumulators.reduce(0) { $0 + $1.signals }
+        let exact = try await exactCounts(at: now)
+        let (catalog, counts, signals) = (exact.catalog, exact.counts, exact.signals)
         var generator = SystemRandomNumberGenerator()
         let built = ReleaseBuilder.build(
             counts: counts, catalog: catalog, settings: settings, signals: signals, generator: &generator)

@@ -34,6 +34,9 @@ public protocol ClearinghouseStore: Sendable {
     func readReleaseSignals<Sink: PersonSignalSink & Sendable>(
         at now: Int64, parts: Int, concurrency: Int, makeSink: @escaping @Sendable (ReleaseCatalog) -> Sink
     ) async throws -> (catalog: ReleaseCatalog, sinks: [Sink])
+    /// The exact bounded counts of a release computed in the database (`release.engine =
+    /// database`), from one snapshot; `nil` when this backend has no such engine (SQLite).
+    func databaseCounts(at now: Int64, bounds: ContributionBounds) async throws -> ExactCounts?
     /// The rho spent by the stored releases of a budget period.
     func spentRho(period: String) async throws -> Double
     /// Stores a release, re-checking the budget in the same transaction; returns its record.

@@ -1,0 +1,105 @@
+import ClearinghouseCore
+import PostgresNIO
+
+extension PostgresStore {
+    /// The exact counts in SQL, with the same contribution bounds and tie-breaks as the
+    /// in-memory engine (`PersonScratch`): a person's weights are summed per item; at each
+    /// partner the top `itemsPerPartner` items by weight (then lower category id, which is the
+    /// lower item) are kept; the top `partnersPerPerson` partners by total weight (then lower
+    /// partner id) are kept for the cross-brand cells. Only counts come back, never a row.
+    ///
+    /// The query is the kind Citus runs distributed (docs/scale-out.md): `signal` and `consent`
+    /// distributed by `person_id`, every join and window keyed on `person_id`, so each worker
+    /// counts its own persons and the coordinator only adds up per-cell counts.
+    public func databaseCounts(at now: Int64, bounds: ContributionBounds) async throws -> ExactCounts? {
+        try await readSnapshot { connection in
+            let plan = try await PostgresReleasePlan.make(connection, now: now, parts: 1, logger: logger)
+            var partnerIndex: [Int64: Int] = [:]
+            for try await (id, index) in try await connection.query(
+                "SELECT id, (ROW_NUMBER() OVER (ORDER BY id) - 1)::bigint FROM partner", logger: logger
+            ).decode((Int64, Int64).self) {
+                partnerIndex[id] = Int(index)
+            }
+            var counts = AffinityCounts(catalog: plan.catalog)
+            var persons = 0
+            var several = 0
+            var signals = 0
+            let rows = try await connection.query(
+                PostgresQuery(unsafeSQL: PostgresCountingSQL.query(now: now, bounds: bounds)), logger: logger)
+            for try await (kind, first, second, count) in rows.decode((String, Int64, Int64, Int64).self) {
+                func item(_ category: Int64) -> Int { Int(plan.itemOfCategory[category] ?? -1) }
+                switch kind {
+                case "persons": persons = Int(count)
+                case "several": several = Int(count)
+                case "signals": signals = Int(count)
+                case "own_persons": counts.addOwnPersons(partner: partnerIndex[first]!, count)
+                case "own_item": counts.addOwnItemPersons(item: item(first), count)
+                case "own_pair", "pair": counts.addPair(item(first), item(second), count)
+                case "overlap": counts.addOverlap(partnerIndex[first]!, partnerIndex[second]!, count)
+                case "item_within": counts.addItemWithin(item: item(first), partner: partnerIndex[second]!, count)
+                default: continue
+                }
+            }
+            counts.setPersons(persons, atSeveralPartners: several)
+            return ExactCounts(catalog: plan.catalog, counts: counts, signals: signals)
+        }
+    }
+}
+
+/// The counting query of the database engine; `docs/scale-out.md` shows its plan.
+public enum PostgresCountingSQL {
+    /// One statement, every cell kind a row of (kind, first, second, count). `now` and the
+    /// bounds are integers written into the text (no user input reaches it).
+    public static func query(now: Int64, bounds: ContributionBounds) -> String {
+        let items = bounds.itemsPerPartner
+        let partners = bounds.partnersPerPerson
+        return """
+            WITH live AS (
+                SELECT s.person_id, s.partner_id, s.category_id, s.weight FROM signal s
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM consent c WHERE c.person_id = s.person_id AND c.partner_id = s.partner_id
+                    AND c.expires_at IS NOT NULL AND c.expires_at <= \(now))
+            ),
+            person_item AS (
+                SELECT person_id, partner_id, category_id AS item, SUM(weight) AS weight
+                FROM live GROUP BY person_id, partner_id, category_id
+            ),
+            ranked AS (
+                SELECT person_id, partner_id, item,
+                    ROW_NUMBER() OVER (PARTITION BY person_id, partner_id ORDER BY weight DESC, item) AS item_rank
+                FROM person_item
+            ),
+            person_partner AS (
+                SELECT person_id, partner_id, SUM(weight) AS total FROM person_item GROUP BY person_id, partner_id
+            ),
+            partner_rank AS (
+                SELECT person_id, partner_id,
+                    ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY total DESC, partner_id) AS rank,
+                    COUNT(*) OVER (PARTITION BY person_id) AS partners
+                FROM person_partner
+            ),
+            own AS (SELECT person_id, partner_id, item FROM ranked WHERE item_rank <= \(items)),
+            kept_partner AS (
+                SELECT person_id, partner_id FROM partner_rank WHERE rank <= \(partners) AND partners >= 2
+            ),
+            kept AS (SELECT o.person_id, o.partner_id, o.item FROM own o JOIN kept_partner k USING (person_id, partner_id))
+            SELECT 'signals'::text, 0::bigint, 0::bigint, COUNT(*)::bigint FROM live
+            UNION ALL SELECT 'persons', 0, 0, COUNT(DISTINCT person_id) FROM person_partner
+            UNION ALL SELECT 'several', 0, 0, COUNT(*) FROM partner_rank WHERE rank = 1 AND partners >= 2
+            UNION ALL SELECT 'own_persons', partner_id, 0, COUNT(*) FROM person_partner GROUP BY partner_id
+            UNION ALL SELECT 'own_item', item, 0, COUNT(*) FROM own GROUP BY item
+            UNION ALL SELECT 'own_pair', a.item, b.item, COUNT(*) FROM own a
+                JOIN own b ON b.person_id = a.person_id AND b.partner_id = a.partner_id AND b.item > a.item
+                GROUP BY a.item, b.item
+            UNION ALL SELECT 'overlap', a.partner_id, b.partner_id, COUNT(*) FROM kept_partner a
+                JOIN kept_partner b ON b.person_id = a.person_id AND b.partner_id > a.partner_id
+                GROUP BY a.partner_id, b.partner_id
+            UNION ALL SELECT 'item_within', k.item, p.partner_id, COUNT(*) FROM kept k
+                JOIN kept_partner p ON p.person_id = k.person_id AND p.partner_id <> k.partner_id
+                GROUP BY k.item, p.partner_id
+            UNION ALL SELECT 'pair', a.item, b.item, COUNT(*) FROM kept a
+                JOIN kept b ON b.person_id = a.person_id AND b.partner_id > a.partner_id
+                GROUP BY a.item, b.item
+            """
+    }
+}
