@@ -79,6 +79,7 @@ let package = Package(
                 "ClearinghouseCore",
                 "ClearinghouseSQLite",
                 "ClearinghousePostgres",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -100,6 +101,7 @@ let package = Package(
             dependencies: [
                 "ClearinghouseCore",
                 "ClearinghouseSQLite",
+                "ClearinghousePostgres",
                 "ClearinghouseServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),

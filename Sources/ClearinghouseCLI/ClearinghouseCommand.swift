@@ -8,7 +8,7 @@ public struct ClearinghouseCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "clearinghouse",
         abstract: "Pool consented customer signals across brands; release only private aggregates.",
-        subcommands: [ServeCommand.self, PartnerCommand.self, StatsCommand.self, ReleaseCommand.self, AuditCommand.self, ConsentCommand.self, PurgeCommand.self, RecordsCommand.self, SaltCommand.self, TokenCommand.self, RecommendCommand.self, ExportCommand.self])
+        subcommands: [ServeCommand.self, PartnerCommand.self, StatsCommand.self, ReleaseCommand.self, AuditCommand.self, ConsentCommand.self, PurgeCommand.self, RecordsCommand.self, SaltCommand.self, TokenCommand.self, RecommendCommand.self, ExportCommand.self, StorageCommand.self])
 
     public init() {}
 }

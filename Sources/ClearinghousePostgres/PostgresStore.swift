@@ -260,6 +260,8 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Equatable {
     case server(location: String, message: String)
     /// No connection to the server could be had in time (it is down or unreachable).
     case unavailable
+    /// `storage copy` found data in the target database.
+    case targetNotEmpty
 
     public var description: String {
         switch self {
@@ -274,6 +276,8 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Equatable {
             return "the PostgreSQL database was migrated by a newer clearinghouse (migration '\(migration)'); run that version, or restore a backup made for this one"
         case .server(let location, let message):
             return "PostgreSQL at \(location) answered: \(message)"
+        case .targetNotEmpty:
+            return "the target PostgreSQL database is not empty; storage copy only fills a new, empty database (create one with CREATE DATABASE)"
         case .unavailable:
             return "no connection to PostgreSQL could be had in time; the database is unreachable (the write stored nothing: retry later)"
         }

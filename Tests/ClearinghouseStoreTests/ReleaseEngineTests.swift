@@ -6,29 +6,6 @@ import Testing
 /// database) and both backends give the same exact counts on the same consortium.
 @Suite("Release engines agree")
 struct ReleaseEngineTests {
-    /// Every count as text, by item and partner names (ids differ between databases).
-    static func canonical(_ exact: ExactCounts) -> [String] {
-        let catalog = exact.catalog
-        let counts = exact.counts
-        func item(_ index: Int) -> String { "\(catalog.partners[catalog.items[index].partner]):\(catalog.items[index].category)" }
-        var lines = ["persons \(counts.persons)", "several \(counts.personsAtSeveralPartners)", "signals \(exact.signals)"]
-        for a in catalog.partners.indices {
-            lines.append("own_persons \(catalog.partners[a]) \(counts.ownPersons[a])")
-            for b in catalog.partners.indices where b > a && counts.overlap(a, b) > 0 {
-                lines.append("overlap \(catalog.partners[a]) \(catalog.partners[b]) \(counts.overlap(a, b))")
-            }
-        }
-        for index in catalog.items.indices {
-            if counts.ownItemPersons[index] > 0 { lines.append("own_item \(item(index)) \(counts.ownItemPersons[index])") }
-            for partner in catalog.partners.indices where counts.itemWithin(index, partner: partner) > 0 {
-                lines.append("item_within \(item(index)) \(catalog.partners[partner]) \(counts.itemWithin(index, partner: partner))")
-            }
-        }
-        counts.forEachPair { x, y, count in lines.append("pair \([item(x), item(y)].sorted()) \(count)") }
-        counts.forEachOwnPair { x, y, count in lines.append("own_pair \([item(x), item(y)].sorted()) \(count)") }
-        return lines.sorted()
-    }
-
     /// A random consortium: partners, consents (some expired), weighted signals with repeats.
     /// Weights are multiples of 1/2, so sums are exact in any order and ties are real ties.
     static func fill(_ store: any ClearinghouseStore, seed: UInt64) async throws {
@@ -71,7 +48,7 @@ struct ReleaseEngineTests {
                         await #expect(throws: ReleaseError.self) { try await service.exactCounts(at: at) }
                         continue
                     }
-                    results["\(backend) \(engine)"] = Self.canonical(try await service.exactCounts(at: at))
+                    results["\(backend) \(engine)"] = try await service.exactCounts(at: at).canonicalLines
                 }
             }
         }
