@@ -9,11 +9,11 @@ import sys
 import time
 
 
-def start_daemon(binary, data_dir, log_path):
+def start_daemon(binary, data_dir, log_path, extra=(), env=None):
     log = open(log_path, "w")
     process = subprocess.Popen(
-        [binary, "serve", "--data-dir", data_dir, "--port", "0", "--log-level", "notice"],
-        stderr=log, stdout=subprocess.DEVNULL)
+        [binary, "serve", "--data-dir", data_dir, "--port", "0", "--log-level", "notice", *extra],
+        stderr=log, stdout=subprocess.DEVNULL, env=env)
     deadline = time.time() + 30
     while time.time() < deadline:
         with open(log_path) as handle:
@@ -27,10 +27,10 @@ def start_daemon(binary, data_dir, log_path):
     sys.exit("the daemon did not start; see " + log_path)
 
 
-def add_partner(binary, data_dir, partner, name):
+def add_partner(binary, data_dir, partner, name, extra=(), env=None):
     """`clearinghouse partner add`; returns the partner's API key."""
-    added = subprocess.run([binary, "partner", "add", partner, "--name", name, "--data-dir", data_dir, "--format", "json"],
-                           capture_output=True, text=True, check=True)
+    added = subprocess.run([binary, "partner", "add", partner, "--name", name, "--data-dir", data_dir, "--format", "json", *extra],
+                           capture_output=True, text=True, check=True, env=env)
     return json.loads(added.stdout)["api_key"]
 
 

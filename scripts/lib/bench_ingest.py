@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 
+import bench_postgres
 from bench_common import add_partner, peak_rss_mib, start_daemon, upload_all, write_batches
 
 
@@ -65,6 +66,40 @@ def sqlite_baseline(daemon_db, directory, batch_lines):
     return len(rows), elapsed, schema
 
 
+def run_daemon(arguments, data_dir, log_path, consent_files, signal_files, extra=(), env=None):
+    """Uploads every batch through one daemon; returns (consent s, signal s, accepted, peak RSS MiB)."""
+    key = add_partner(arguments.binary, data_dir, "bench", "Bench", extra, env)
+    process, port = start_daemon(arguments.binary, data_dir, log_path, extra, env)
+    try:
+        consent_seconds, _ = upload_all(port, key, consent_files, "consents", arguments.parallel)
+        signal_seconds, receipts = upload_all(port, key, signal_files, "signals", arguments.parallel)
+        rss = peak_rss_mib(process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    accepted = sum(receipt["accepted"] for receipt in receipts)
+    if accepted != arguments.signals:
+        sys.exit(f"the daemon accepted {accepted:,} of {arguments.signals:,} signals")
+    return consent_seconds, signal_seconds, accepted, rss
+
+
+def postgres_copy_baseline(url, password, database, folder):
+    """PostgreSQL's own COPY of the rows the daemon stored: into the same schema (indexes and
+    all) and into an index-free table; returns (rows, seconds with indexes, seconds without)."""
+    path = os.path.join(folder, "signals.copy")
+    columns = "person_id, partner_id, category_id, weight, observed_at, batch_id"
+    bench_postgres.psql(url, password, f"COPY (SELECT {columns} FROM signal) TO '{path}'", database)
+    bench_postgres.psql(url, password, "CREATE TABLE signal_same (LIKE signal INCLUDING ALL); CREATE TABLE signal_bare (LIKE signal)", database)
+    rows = int(bench_postgres.psql(url, password, "SELECT COUNT(*) FROM signal", database))
+    timings = []
+    for table in ["signal_same", "signal_bare"]:
+        started = time.perf_counter()
+        bench_postgres.psql(url, password, f"COPY {table} ({columns}) FROM '{path}'", database)
+        timings.append(time.perf_counter() - started)
+    os.remove(path)
+    return rows, timings[0], timings[1]
+
+
 def main():
     arguments = parse_arguments()
     persons = arguments.persons or max(1, arguments.signals // 5)
@@ -89,19 +124,17 @@ def main():
         body_bytes = sum(os.path.getsize(path) for path in signal_files)
         del consents, signals
 
-        key = add_partner(arguments.binary, data_dir, "bench", "Bench")
-        process, port = start_daemon(arguments.binary, data_dir, os.path.join(work, "daemon.log"))
-        try:
-            consent_seconds, _ = upload_all(port, key, consent_files, "consents", arguments.parallel)
-            signal_seconds, receipts = upload_all(port, key, signal_files, "signals", arguments.parallel)
-            rss = peak_rss_mib(process.pid)
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-        accepted = sum(receipt["accepted"] for receipt in receipts)
-        if accepted != arguments.signals:
-            sys.exit(f"the daemon accepted {accepted:,} of {arguments.signals:,} signals")
-
+        consent_seconds, signal_seconds, accepted, rss = run_daemon(
+            arguments, data_dir, os.path.join(work, "daemon.log"), consent_files, signal_files)
+        postgres = bench_postgres.server()
+        if postgres:
+            url, password, cluster = postgres
+            target, database = bench_postgres.new_database(url, password, "bench_ingest")
+            env = dict(os.environ, CLEARINGHOUSE_STORAGE_PASSWORD=password)
+            pg_consent_seconds, pg_signal_seconds, pg_accepted, pg_rss = run_daemon(
+                arguments, os.path.join(work, "var-postgres"), os.path.join(work, "daemon-postgres.log"), consent_files,
+                signal_files, ["--storage-url", target], env)
+            pg_rows, copy_same, copy_bare = postgres_copy_baseline(url, password, database, cluster)
         rows, baseline_seconds, _ = sqlite_baseline(
             os.path.join(data_dir, "clearinghouse.sqlite"), work, arguments.batch_lines)
         daemon_rate = accepted / signal_seconds
@@ -117,6 +150,15 @@ def main():
               f"   {baseline_rate:>12,.0f} /s   ({baseline_seconds:.2f} s)")
         print(f"  ratio     clearinghouse / SQLite bulk-insert limit   {daemon_rate / baseline_rate:.2f}   (goal >= 0.50)")
         print(f"  daemon peak RSS   {rss:.0f} MiB   (goal < 300 MiB)")
+        if postgres:
+            pg_rate = pg_accepted / pg_signal_seconds
+            print(f"  on PostgreSQL (same rows, same batches):")
+            print(f"  consents  clearinghouse on PostgreSQL     {persons / pg_consent_seconds:>12,.0f} /s   ({pg_consent_seconds:.2f} s)")
+            print(f"  signals   clearinghouse on PostgreSQL     {pg_rate:>12,.0f} /s   ({pg_signal_seconds:.2f} s)   peak RSS {pg_rss:.0f} MiB")
+            print(f"  signals   peer: PostgreSQL COPY of the same rows into the same schema (indexes)"
+                  f"   {pg_rows / copy_same:>12,.0f} /s   ({copy_same:.2f} s)")
+            print(f"  signals   peer: PostgreSQL COPY into an index-free table   {pg_rows / copy_bare:>12,.0f} /s   ({copy_bare:.2f} s)")
+            print(f"  ratio     clearinghouse / PostgreSQL COPY, same schema   {pg_rate / (pg_rows / copy_same):.2f}   (goal >= 0.50)")
     finally:
         if arguments.keep:
             print(f"kept {work}")

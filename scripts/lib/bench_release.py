@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 
+import bench_postgres
 from bench_common import add_partner, start_daemon, upload_all, write_batches
 
 
@@ -310,7 +311,42 @@ def measure(arguments, work, data_dir):
           f"   median {duck_median:6.2f} s  (runs {', '.join(f'{s:.2f}' for s in duck_times)})   peak RSS {duck_rss:6.0f} MiB")
     print(f"  speed-up {duck_median / our_median:.1f}x (goal >= 4x); released pairs {len(our_pairs):,} identical "
           f"to DuckDB's, all four counts each; suppressed {summary['pairs_suppressed']:,}")
+    postgres = bench_postgres.server()
+    if postgres:
+        measure_postgres(arguments, data_dir, env, postgres, our_pairs, our_median)
     report_bridges(arguments, work, data_dir, env)
+
+
+def measure_postgres(arguments, data_dir, env, postgres, sqlite_pairs, sqlite_median):
+    """The same stored deployment moved to PostgreSQL by `storage copy`, then both engines."""
+    url, password, _ = postgres
+    target, _ = bench_postgres.new_database(url, password, "bench_release")
+    env = dict(env, CLEARINGHOUSE_STORAGE_PASSWORD=password)
+    print("  moving the deployment to PostgreSQL with clearinghouse storage copy (with its checks)", flush=True)
+    copy_seconds, _, _ = run_measured([arguments.binary, "storage", "copy", "--data-dir", data_dir, "--to", target], env=env)
+    bench_postgres.psql(url, password, "VACUUM ANALYZE", target.split("/")[-1].split("?")[0])
+    results = {}
+    for engine, runs in [("memory", arguments.runs), ("database", 1)]:
+        engine_env = dict(env, CLEARINGHOUSE_RELEASE_ENGINE=engine)
+        timed = []
+        for _ in range(runs):
+            seconds, rss, out = run_measured(
+                [arguments.binary, "release", "now", "--data-dir", data_dir, "--storage-url", target, "--format", "json"],
+                env=engine_env)
+            timed.append((seconds, rss, json.loads(out)))
+        _, _, csv_text = run_measured(
+            [arguments.binary, "release", "show", "latest", "--format", "csv", "--data-dir", data_dir, "--storage-url", target],
+            env=engine_env)
+        pairs = sorted(line.split(",")[:6] for line in csv_text.strip().splitlines()[1:])
+        if pairs != sqlite_pairs:
+            sys.exit(f"MISMATCH: the {engine} engine on PostgreSQL released {len(pairs)} pairs, SQLite {len(sqlite_pairs)}")
+        results[engine] = timed
+    print(f"  on PostgreSQL (storage copy {copy_seconds:.1f} s, then VACUUM ANALYZE):")
+    for engine, timed in results.items():
+        median = statistics.median(seconds for seconds, _, _ in timed)
+        print(f"  clearinghouse on PostgreSQL, release.engine = {engine:8}  median {median:6.2f} s  "
+              f"(runs {', '.join(f'{s:.2f}' for s, _, _ in timed)})   peak RSS {max(r for _, r, _ in timed):6.0f} MiB   "
+              f"{median / sqlite_median:.1f}x the SQLite path; released pairs identical to SQLite's")
 
 
 def report_bridges(arguments, work, data_dir, env):
