@@ -199,6 +199,13 @@ extension PostgresStore {
             var outcome = PurgeOutcome()
             // Each expired consent, locked, with its signals and, once unheld, the person key;
             // the history keeps that it expired, under the person's pseudonym.
+            // Every partner with an expired consent: its erasure lock first, in partner order.
+            for partner in try await connection.query(
+                "SELECT DISTINCT partner_id FROM consent WHERE expires_at IS NOT NULL AND expires_at <= \(now) ORDER BY partner_id",
+                logger: logger
+            ).all(Int64.self) {
+                try await PostgresErasure.lockPartner(connection, partner, exclusive: true, logger: logger)
+            }
             var expired: [(partner: Int64, person: Int64, key: [UInt8], consent: StoredConsent)] = []
             for try await row in try await connection.query(
                 """
@@ -249,6 +256,7 @@ extension PostgresStore {
             }
             return outcome
         }
+        if outcome.erasedAnything { await vacuumErasedTables() }
         logger.info(
             "purge done",
             metadata: [
@@ -257,6 +265,21 @@ extension PostgresStore {
                 "purge.persons_erased": "\(outcome.personsErased)",
             ])
         return outcome
+    }
+
+    /// VACUUM of the tables erasures touch, after a purge: it turns the erased rows' dead tuples
+    /// into free space, which PostgreSQL then overwrites (SECURITY.md, "Erasure on each
+    /// backend"). Best effort: autovacuum does the same later if this cannot run now.
+    func vacuumErasedTables() async {
+        do {
+            _ = try await leasing { connection in
+                // VACUUM runs outside a transaction: one statement on an idle connection.
+                try await connection.query("VACUUM (ANALYZE) consent, signal, person, consent_event", logger: logger)
+                return true
+            }
+        } catch {
+            logger.warning("VACUUM after purge did not run; autovacuum will", metadata: ["error.type": "\(type(of: error))"])
+        }
     }
 
     /// An optional stored time (milliseconds) as RFC 3339.

@@ -98,56 +98,43 @@ struct PostgresBatchWriter {
             let key = Data(signal.personKey)
             if seen.insert(key).inserted { keys.append(key) }
         }
-        // Persons with live consent here, their consents locked FOR SHARE: a revocation or a
-        // consent that drops affinity waits for this batch, then erases what it stored.
+        // The partner's erasure lock, shared: a revocation, purge or affinity-dropping consent of
+        // this partner waits for this batch to commit, then erases what it stored; one that
+        // holds it already makes this batch wait, then read the consents after it.
+        try await PostgresErasure.lockPartner(connection, partner.rowID, exclusive: false, logger: logger)
         var consented: [Data: Int64] = [:]
         for chunk in keys.chunked(PostgresStore.chunkRows) {
             let rows = try await connection.query(
                 """
                 SELECT p.key, p.id FROM person p JOIN consent c ON c.person_id = p.id AND c.partner_id = \(partner.rowID)
                 WHERE p.key = ANY(\(chunk.map { ByteBuffer(bytes: $0) })) AND \(unescaped: LiveConsent.sql(alias: "c", now: "\(now)"))
-                FOR SHARE OF c
                 """, logger: logger)
             for try await (key, id) in rows.decode((ByteBuffer, Int64).self) { consented[Data(key.readableBytesView)] = id }
         }
         let categoryIDs = try await categories(batch.categories)
-        var persons: [Int64] = []
-        var categories: [Int64] = []
-        var weights: [Double] = []
-        var observed: [Int64] = []
         var accepted = 0
         var dropped = 0
-        func flush() async throws {
-            guard !persons.isEmpty else { return }
-            try await connection.query(
-                """
-                INSERT INTO signal (person_id, partner_id, category_id, weight, observed_at, batch_id)
-                SELECT person, \(partner.rowID), category, weight, observed, \(batchID)
-                FROM unnest(\(persons)::bigint[], \(categories)::bigint[], \(weights)::float8[], \(observed)::bigint[])
-                  AS s(person, category, weight, observed)
-                """, logger: logger)
-            persons.removeAll(keepingCapacity: true)
-            categories.removeAll(keepingCapacity: true)
-            weights.removeAll(keepingCapacity: true)
-            observed.removeAll(keepingCapacity: true)
-        }
-        var pending: [(Int64, Int64, Double, Int64)] = []
+        // COPY in text format: the server's fastest way in (rows as tab-separated text).
+        var text = ByteBuffer()
         try batch.forEachSignal { signal in
             guard let person = consented[Data(signal.personKey)] else {
                 dropped += 1
                 return
             }
-            pending.append((person, categoryIDs[signal.categoryIndex], signal.weight, signal.observedAt))
+            text.writeString("\(person)\t\(partner.rowID)\t\(categoryIDs[signal.categoryIndex])\t\(signal.weight)\t\(signal.observedAt)\t\(batchID)\n")
             accepted += 1
         }
-        for row in pending {
-            persons.append(row.0)
-            categories.append(row.1)
-            weights.append(row.2)
-            observed.append(row.3)
-            if persons.count >= PostgresStore.chunkRows { try await flush() }
+        if accepted > 0 {
+            let rows = text
+            try await connection.copyFrom(
+                table: "signal", columns: ["person_id", "partner_id", "category_id", "weight", "observed_at", "batch_id"], logger: logger
+            ) { writer in
+                var remaining = rows
+                while remaining.readableBytes > 0, let slice = remaining.readSlice(length: min(1 << 20, remaining.readableBytes)) {
+                    try await writer.write(slice)
+                }
+            }
         }
-        try await flush()
         receipt.accepted = accepted
         receipt.droppedNoConsent = dropped
     }
@@ -227,6 +214,10 @@ struct PostgresBatchWriter {
                     proof = excluded.proof, batch_id = excluded.batch_id
                 """, logger: logger)
         }
+        if !erase.isEmpty {
+            // Signal batches of this partner in flight commit first; later ones see the new consent.
+            try await PostgresErasure.lockPartner(connection, partner.rowID, exclusive: true, logger: logger)
+        }
         tally.signalsErased = try await eraseSignals(of: Array(erase))
         try await history.write(connection, logger: logger)
         tally.fill(&receipt)
@@ -235,6 +226,7 @@ struct PostgresBatchWriter {
     func writeRevocations(_ batch: DecodedBatch, into receipt: inout BatchReceipt) async throws {
         var keys: [Data] = []
         try batch.forEachRevocation { keys.append(Data($0.personKey)) }
+        try await PostgresErasure.lockPartner(connection, partner.rowID, exclusive: true, logger: logger)
         // Persons locked FOR UPDATE: a consent batch naming them waits, then sees the erasure.
         var personOf: [Data: Int64] = [:]
         for chunk in Array(Set(keys)).chunked(PostgresStore.chunkRows) {
@@ -345,6 +337,18 @@ struct PostgresBatchWriter {
 
 /// The erasure statements revocations and purges share.
 enum PostgresErasure {
+    /// Advisory lock class of a partner's erasure lock (the second key is the partner id).
+    static let erasureLockClass: Int32 = 0x4348_4552
+
+    /// The partner's erasure lock, to the end of the transaction: shared by signal batches,
+    /// exclusive for whatever erases consents or signals of that partner. It replaces a row lock
+    /// on every consent a signal batch relies on (which would write every such row).
+    static func lockPartner(_ connection: PostgresConnection, _ partner: Int64, exclusive: Bool, logger: Logger) async throws {
+        let function = exclusive ? "pg_advisory_xact_lock" : "pg_advisory_xact_lock_shared"
+        try await connection.query(
+            PostgresQuery(unsafeSQL: "SELECT \(function)(\(erasureLockClass), \(Int32(truncatingIfNeeded: partner)))"), logger: logger)
+    }
+
     static func deleteSignals(
         _ connection: PostgresConnection, partner: Int64, persons: [Int64], logger: Logger
     ) async throws -> Int {

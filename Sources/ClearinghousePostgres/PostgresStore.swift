@@ -18,11 +18,13 @@ import PostgresNIO
 ///   transaction, so it never waits while holding one;
 /// - a batch under an Idempotency-Key first takes an advisory lock on (partner, key), so the
 ///   same key sent to two daemons at once is stored once and replayed by the other;
-/// - signals lock the consents they rely on `FOR SHARE`, consents and revocations lock the
-///   consents they change `FOR UPDATE` and the persons they hold `FOR KEY SHARE` / `FOR
-///   UPDATE`: a revocation and a signal batch of the same person serialize, so no signal is
-///   stored under a consent erased at the same moment, and no person key is erased while a
-///   consent is being written for it;
+/// - each partner has an erasure lock (transaction-scoped advisory lock): signal batches take
+///   it shared before they read consents, revocations, purges and consents that drop affinity
+///   take it exclusive before they erase, so no signal is stored under a consent erased at the
+///   same moment (one lock a batch, not a row lock on every consent it relies on); consent
+///   batches lock the consents they change `FOR UPDATE` and the persons they hold `FOR KEY
+///   SHARE`, revocations the persons `FOR UPDATE`, so no person key is erased while a consent
+///   is being written for it;
 /// - a release is stored under the ledger lock taken before the budget is read, so two
 ///   releases started at once with room for one store exactly one;
 /// - a release reads from one REPEATABLE READ, READ ONLY transaction: one snapshot.

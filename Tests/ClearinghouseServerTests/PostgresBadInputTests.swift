@@ -1,0 +1,95 @@
+import ClearinghouseCore
+import ClearinghousePostgres
+import ClearinghouseServer
+import Foundation
+import Testing
+
+/// A wrongly configured or unreachable PostgreSQL stops the command at once, naming the setting
+/// and what to do; an outage answers 503 and recovers.
+@Suite("PostgreSQL settings and outages", .enabled(if: TestPostgresServer.location != nil, "needs the PostgreSQL server scripts/test starts"))
+struct PostgresBadInputTests {
+    func run(_ arguments: [String], url: String, password: String? = TestPostgresServer.password, extra: [String: String] = [:]) async throws
+        -> (status: Int32, errors: String)
+    {
+        let directory = NSTemporaryDirectory() + "pg-bad-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var environment = extra
+        environment[StorageSettings.passwordVariable] = password ?? ""
+        let result = try await ChildProcess.run(
+            DaemonProcess.binary, arguments + ["--data-dir", directory, "--storage-url", url], environment: environment)
+        return (result.status, String(decoding: result.stderr, as: UTF8.self))
+    }
+
+    @Test("wrong password, refused port, missing database, missing CA file, password in the URL, a newer schema")
+    func badSettings() async throws {
+        let server = try #require(TestPostgresServer.location)
+        let name = "bad_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        try await PostgresMaintenance.execute("CREATE DATABASE \(name)", on: server, password: TestPostgresServer.password)
+        var good = server
+        good.database = name
+        let url = "\(good)"
+
+        let wrong = try await run(["partner", "add", "acme", "--name", "Acme"], url: url, password: "not-the-password")
+        #expect(wrong.status != 0 && wrong.errors.contains("refused the password") && wrong.errors.contains("CLEARINGHOUSE_STORAGE_PASSWORD"))
+        #expect(!wrong.errors.contains("not-the-password"), "the password is never printed")
+        var closed = good
+        closed.port = 1
+        let refused = try await run(["stats"], url: "\(closed)")
+        #expect(refused.status != 0 && refused.errors.contains("cannot reach the PostgreSQL server of setting 'storage.url'"))
+        var missing = good
+        missing.database = "no_such_database"
+        let absent = try await run(["stats"], url: "\(missing)")
+        #expect(absent.status != 0 && absent.errors.contains("no_such_database"))
+        let noCA = try await run(["stats"], url: url.replacingOccurrences(of: "sslmode=disable", with: "sslmode=verify-full"))
+        #expect(noCA.status != 0 && noCA.errors.contains("storage.ca_file"))
+        let badCA = try await run(
+            ["stats"], url: url.replacingOccurrences(of: "sslmode=disable", with: "sslmode=verify-full"),
+            extra: ["CLEARINGHOUSE_STORAGE_CA_FILE": "/nonexistent/ca.pem"])
+        #expect(badCA.status != 0 && badCA.errors.contains("/nonexistent/ca.pem"))
+        let inURL = try await run(["stats"], url: url.replacingOccurrences(of: "clearinghouse@", with: "clearinghouse:secret@"))
+        #expect(inURL.status != 0 && inURL.errors.contains("holds a password") && !inURL.errors.contains("secret"))
+        let unmigrated = try await run(["stats"], url: url)
+        #expect(unmigrated.status != 0 && unmigrated.errors.contains("start the daemon"))
+
+        // A schema from a newer version: refused by name, nothing migrated further.
+        let created = try await run(["partner", "add", "acme", "--name", "Acme"], url: url)
+        #expect(created.status == 0, "\(created.errors)")
+        try await PostgresMaintenance.execute(
+            "INSERT INTO schema_migration (name) VALUES ('pg99-from-the-future')", on: good, password: TestPostgresServer.password)
+        let newer = try await run(["partner", "add", "globex", "--name", "Globex"], url: url)
+        #expect(newer.status != 0 && newer.errors.contains("newer clearinghouse") && newer.errors.contains("pg99-from-the-future"))
+        try await PostgresMaintenance.execute("DROP DATABASE \(name) WITH (FORCE)", on: server, password: TestPostgresServer.password)
+    }
+
+    @Test("an outage: /readyz and writes answer 503 (Retry-After, nothing stored), and both recover")
+    func outage() async throws {
+        let server = try #require(TestPostgresServer.location)
+        try await TestDaemon.run(storage: .postgres) { client, daemon in
+            guard case .postgres(let location) = daemon.settings.storage.backend else { return }
+            #expect(try await client.execute(uri: "/readyz", method: .get).status == .ok)
+            // Take the database away: refuse new connections and end the open ones.
+            try await PostgresMaintenance.execute(
+                "ALTER DATABASE \(location.database) WITH ALLOW_CONNECTIONS false", on: server, password: TestPostgresServer.password)
+            try await PostgresMaintenance.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(location.database)'", on: server,
+                password: TestPostgresServer.password)
+            let ready = try await client.execute(uri: "/readyz", method: .get)
+            #expect(ready.status == .serviceUnavailable)
+            let write = try await client.upload("/v1/consents", Lines.body([Lines.consent("ann")]), as: daemon.keys["acme"]!)
+            #expect(write.status == .serviceUnavailable && write.headers[.retryAfter] != nil)
+            #expect(write.errorCode == "storage_unavailable")
+            try await PostgresMaintenance.execute(
+                "ALTER DATABASE \(location.database) WITH ALLOW_CONNECTIONS true", on: server, password: TestPostgresServer.password)
+            let deadline = ContinuousClock.now + .seconds(30)
+            while try await client.execute(uri: "/readyz", method: .get).status != .ok {
+                try #require(ContinuousClock.now < deadline, "/readyz did not recover within 30 s")
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            let stats = try await daemon.runtime.store.stats(at: WallClock.nowMilliseconds())
+            #expect(stats.liveConsents == 0, "the write during the outage stored nothing")
+            let again = try await client.upload("/v1/consents", Lines.body([Lines.consent("ann")]), as: daemon.keys["acme"]!)
+            #expect(again.status == .ok)
+        }
+    }
+}
