@@ -37,7 +37,7 @@ extension PostgresStore {
             let rows = try await connection.query(
                 PostgresQuery(unsafeSQL: PostgresCountingSQL.query(now: now, bounds: bounds, inlineSteps: inlineSteps)), logger: logger)
             for try await (kind, first, second, count) in rows.decode((String, Int64, Int64, Int64).self) {
-                func item(_ category: Int64) -> Int { Int(plan.itemOfCategory[category] ?? -1) }
+                func item(_ category: Int64) -> Int { plan.item(ofCategory: category) }
                 switch kind {
                 case "persons": persons = Int(count)
                 case "several": several = Int(count)

@@ -106,8 +106,10 @@ struct PostgresBatchWriter {
         for chunk in keys.chunked(PostgresStore.chunkRows) {
             let rows = try await connection.query(
                 """
-                SELECT p.key, p.id FROM person p JOIN consent c ON c.person_id = p.id AND c.partner_id = \(partner.rowID)
-                WHERE p.key = ANY(\(chunk.map { ByteBuffer(bytes: $0) })) AND \(unescaped: LiveConsent.sql(alias: "c", now: "\(now)"))
+                SELECT p.key, p.id FROM unnest(\(chunk.map { ByteBuffer(bytes: $0) })::bytea[]) AS k(key)
+                JOIN person p ON p.key = k.key
+                JOIN consent c ON c.person_id = p.id AND c.partner_id = \(partner.rowID)
+                WHERE \(unescaped: LiveConsent.sql(alias: "c", now: "\(now)"))
                 """, logger: logger)
             for try await (key, id) in rows.decode((ByteBuffer, Int64).self) { consented[Data(key.readableBytesView)] = id }
         }

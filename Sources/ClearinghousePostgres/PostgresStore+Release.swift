@@ -137,8 +137,10 @@ actor RangeQueue<Sink: Sendable> {
 /// map to items and partners, the consents that have expired, and the person ranges.
 struct PostgresReleasePlan: Sendable {
     let catalog: ReleaseCatalog
-    let itemOfCategory: [Int64: Int32]
-    let partnerOfCategory: [Int64: Int64]
+    /// Indexed by category id (ids are dense, from an identity column): the item, or -1.
+    let itemOfCategory: [Int32]
+    /// Indexed by category id: the partner's row id.
+    let partnerOfCategory: [Int64]
     let expired: Set<PairKey>
     let ranges: [Range<Int64>]
 
@@ -157,14 +159,19 @@ struct PostgresReleasePlan: Sendable {
             slugs.append(slug)
         }
         var items: [ReleaseCatalog.Item] = []
-        var itemOfCategory: [Int64: Int32] = [:]
-        var partnerOfCategory: [Int64: Int64] = [:]
+        var itemOfCategory: [Int32] = []
+        var partnerOfCategory: [Int64] = []
         for try await (id, partner, name) in try await connection.query(
             "SELECT id, partner_id, name FROM category ORDER BY partner_id, id", logger: logger
         ).decode((Int64, Int64, String).self) {
-            guard let index = partnerIndex[partner] else { continue }
-            itemOfCategory[id] = Int32(items.count)
-            partnerOfCategory[id] = partner
+            guard let index = partnerIndex[partner], id >= 0 else { continue }
+            if itemOfCategory.count <= id {
+                let grow = Int(id) + 1 - itemOfCategory.count
+                itemOfCategory.append(contentsOf: repeatElement(-1, count: grow))
+                partnerOfCategory.append(contentsOf: repeatElement(-1, count: grow))
+            }
+            itemOfCategory[Int(id)] = Int32(items.count)
+            partnerOfCategory[Int(id)] = partner
             items.append(.init(partner: index, category: name))
         }
         // Signals exist only under consent; consent that has expired since is the case left.
@@ -187,6 +194,11 @@ struct PostgresReleasePlan: Sendable {
         return PostgresReleasePlan(
             catalog: ReleaseCatalog(partners: slugs, items: items), itemOfCategory: itemOfCategory,
             partnerOfCategory: partnerOfCategory, expired: expired, ranges: ranges)
+    }
+
+    /// The item of a category id, or -1 for none.
+    func item(ofCategory category: Int64) -> Int {
+        category >= 0 && category < itemOfCategory.count ? Int(itemOfCategory[Int(category)]) : -1
     }
 
     /// Streams the persons of `persons` in person order, one person at a time, into `sink`.
@@ -219,10 +231,10 @@ struct PostgresReleasePlan: Sendable {
                     let category = Int64(bigEndian: raw.loadUnaligned(fromByteOffset: offset, as: Int64.self))
                     let weight = Double(bitPattern: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)))
                     offset += 16
-                    guard let item = itemOfCategory[category] else { continue }
-                    if !expired.isEmpty, let partner = partnerOfCategory[category],
-                        expired.contains(PairKey(partner: partner, person: person))
-                    {
+                    guard category >= 0, category < itemOfCategory.count else { continue }
+                    let item = itemOfCategory[Int(category)]
+                    guard item >= 0 else { continue }
+                    if !expired.isEmpty, expired.contains(PairKey(partner: partnerOfCategory[Int(category)], person: person)) {
                         continue
                     }
                     items.append(item)
