@@ -46,21 +46,23 @@ public struct PostgresStore: ClearinghouseStore {
         migrating: Bool, maximumConnections: Int = 16, logger: Logger
     ) async throws -> PostgresStore {
         let tlsConfiguration = try tlsConfiguration(location, caFile: caFile)
-        // One direct connection first: the pool retries a failing connection for ever, while
-        // a single attempt fails at once with the reason (refused, wrong password, TLS).
-        do {
-            try await probe(location, password: password, tls: tlsConfiguration, logger: logger)
-        } catch {
-            throw PostgresStoreError.describe(error, location: location)
-        }
         var configuration = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.user, password: password,
             database: location.database, tls: tlsConfiguration.map { .require($0) } ?? .disable)
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = .seconds(10)
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        // Started before the probe, so the client runs by the time the store first leases.
         let runner = PostgresClientRunner(client: client)
         let store = PostgresStore(client: client, logger: logger, pseudonymizer: pseudonymizer, runner: runner)
+        // One direct connection first: the pool retries a failing connection for ever, while
+        // a single attempt fails at once with the reason (refused, wrong password, TLS).
+        do {
+            try await probe(location, password: password, tls: tlsConfiguration, logger: logger)
+        } catch {
+            runner.stop()
+            throw PostgresStoreError.describe(error, location: location)
+        }
         do {
             try await store.ping()
             if migrating { try await PostgresSchema.migrate(client, logger: logger) }
