@@ -75,35 +75,14 @@ extension PostgresStore {
 
     public func verifyLedger(receipts: [LedgerReceipt]) async throws -> LedgerVerification {
         try await readSnapshot { connection in
-            var verifier = LedgerVerifier()
-            var finding: LedgerVerifier.Finding?
-            var lastHash = LedgerEntry.genesisHash
-            var lastSequence: Int64 = 0
-            let wanted = Dictionary(receipts.map { ($0.sequence, $0.hash) }, uniquingKeysWith: { first, _ in first })
+            var run = LedgerVerificationRun(receipts: receipts)
+            var reading = true
             let rows = try await connection.query(
                 "SELECT sequence, at, action, partner, details, previous_hash, hash FROM ledger ORDER BY sequence", logger: logger)
-            for try await row in rows.decode((Int64, Int64, String, String?, String, ByteBuffer, ByteBuffer).self) {
-                guard finding == nil else { continue }
-                let entry = Self.entry(row)
-                if let problem = verifier.check(entry) {
-                    finding = problem
-                    continue
-                }
-                if let hash = wanted[entry.sequence], hash != entry.hash {
-                    finding = .receiptMismatch(sequence: entry.sequence)
-                    continue
-                }
-                lastSequence = entry.sequence
-                lastHash = entry.hash
+            for try await row in rows.decode((Int64, Int64, String, String?, String, ByteBuffer, ByteBuffer).self) where reading {
+                reading = run.add(Self.entry(row))
             }
-            if finding == nil {
-                finding = verifier.finish(head: try await PostgresLedger.head(connection, logger: logger))
-            }
-            if finding == nil, let missing = receipts.first(where: { $0.sequence > lastSequence }) {
-                finding = .truncated(headSequence: missing.sequence, lastSequence: lastSequence)
-            }
-            return LedgerVerification(
-                verified: verifier.verifiedCount, finding: finding, headSequence: lastSequence, headHash: lastHash)
+            return run.finish(head: try await PostgresLedger.head(connection, logger: logger))
         }
     }
 

@@ -42,33 +42,10 @@ extension SQLiteStore {
 
     public func verifyLedger(receipts: [LedgerReceipt]) async throws -> LedgerVerification {
         try await writer.read { db in
-            var verifier = LedgerVerifier()
-            var finding: LedgerVerifier.Finding?
-            var lastHash = LedgerEntry.genesisHash
-            var lastSequence: Int64 = 0
-            let wanted = Dictionary(receipts.map { ($0.sequence, $0.hash) }, uniquingKeysWith: { first, _ in first })
+            var run = LedgerVerificationRun(receipts: receipts)
             let cursor = try Row.fetchCursor(db, sql: "SELECT \(Self.ledgerColumns) FROM ledger ORDER BY rowid")
-            while let row = try cursor.next() {
-                let entry = try Self.entry(row)
-                if let problem = verifier.check(entry) {
-                    finding = problem
-                    break
-                }
-                if let hash = wanted[entry.sequence], hash != entry.hash {
-                    finding = .receiptMismatch(sequence: entry.sequence)
-                    break
-                }
-                lastSequence = entry.sequence
-                lastHash = entry.hash
-            }
-            if finding == nil {
-                finding = verifier.finish(head: try LedgerAppender.head(db))
-            }
-            if finding == nil, let missing = receipts.first(where: { $0.sequence > lastSequence }) {
-                finding = .truncated(headSequence: missing.sequence, lastSequence: lastSequence)
-            }
-            return LedgerVerification(
-                verified: verifier.verifiedCount, finding: finding, headSequence: lastSequence, headHash: lastHash)
+            while let row = try cursor.next(), run.add(try Self.entry(row)) {}
+            return run.finish(head: try LedgerAppender.head(db))
         }
     }
 
