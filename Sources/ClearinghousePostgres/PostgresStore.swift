@@ -261,6 +261,7 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Equatable {
     case authenticationFailed(location: String)
     case missingCAFile(path: String?)
     case newerSchema(migration: String)
+    case untrustedServer(location: String, host: String)
     case server(location: String, message: String)
     /// No connection to the server could be had in time (it is down or unreachable).
     case unavailable
@@ -276,6 +277,8 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Equatable {
         case .missingCAFile(let path):
             if let path { return "setting 'storage.ca_file': cannot read \(path); sslmode=verify-full needs the CA that signed the server's certificate" }
             return "sslmode=verify-full needs setting 'storage.ca_file' (the CA that signed the server's certificate), or use sslmode=require"
+        case .untrustedServer(let location, let host):
+            return "the PostgreSQL server of \(location) presented a certificate that the CA of setting 'storage.ca_file' did not sign, or that does not name \(host); give the CA that signed it, or name the host its certificate names"
         case .newerSchema(let migration):
             return "the PostgreSQL database was migrated by a newer clearinghouse (migration '\(migration)'); run that version, or restore a backup made for this one"
         case .server(let location, let message):
@@ -303,7 +306,11 @@ public enum PostgresStoreError: Error, CustomStringConvertible, Equatable {
         case .sslUnsupported:
             return PostgresStoreError.unreachable(location: "\(location)", reason: "the server does not offer TLS (use sslmode=disable only on a private link)")
         default:
-            return PostgresStoreError.unreachable(location: "\(location)", reason: "\(error.underlying.map { "\($0)" } ?? "\(error.code)")")
+            let reason = error.underlying.map { "\($0)" } ?? "\(error.code)"
+            if reason.contains("CERTIFICATE_VERIFY_FAILED") || reason.contains("unableToValidateCertificate") {
+                return PostgresStoreError.untrustedServer(location: "\(location)", host: location.host)
+            }
+            return PostgresStoreError.unreachable(location: "\(location)", reason: reason)
         }
     }
 }

@@ -93,3 +93,45 @@ struct PostgresBadInputTests {
         }
     }
 }
+
+/// The connection to PostgreSQL over TLS, against the server `scripts/test` starts with a
+/// development CA (`CLEARINGHOUSE_TEST_POSTGRES_CA`).
+@Suite(
+    "PostgreSQL over TLS",
+    .enabled(if: ProcessInfo.processInfo.environment["CLEARINGHOUSE_TEST_POSTGRES_CA"] != nil, "needs the TLS cluster scripts/test starts"))
+struct PostgresTLSTests {
+    @Test("verify-full with the server's CA connects, require connects, another CA is refused, disable still works")
+    func sslModes() async throws {
+        let server = try #require(TestPostgresServer.location)
+        let ca = try #require(ProcessInfo.processInfo.environment["CLEARINGHOUSE_TEST_POSTGRES_CA"])
+        let directory = NSTemporaryDirectory() + "pg-tls-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let name = "tls_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        try await PostgresMaintenance.execute("CREATE DATABASE \(name)", on: server, password: TestPostgresServer.password)
+        var location = server
+        location.database = name
+        func run(_ mode: PostgresLocation.SSLMode, ca: String?, _ arguments: [String]) async throws -> ChildProcess.Result {
+            var target = location
+            target.sslMode = mode
+            var environment = [StorageSettings.passwordVariable: TestPostgresServer.password]
+            if let ca { environment["CLEARINGHOUSE_STORAGE_CA_FILE"] = ca }
+            return try await ChildProcess.run(
+                DaemonProcess.binary, arguments + ["--data-dir", directory, "--storage-url", "\(target)"], environment: environment)
+        }
+        let added = try await run(.verifyFull, ca: ca, ["partner", "add", "acme", "--name", "Acme"])
+        #expect(added.status == 0, "\(String(decoding: added.stderr, as: UTF8.self))")
+        #expect(try await run(.require, ca: nil, ["stats"]).status == 0)
+        #expect(try await run(.disable, ca: nil, ["stats"]).status == 0)
+        // A CA that did not sign the server's certificate: the handshake fails, nothing is read.
+        let otherCA = directory + "/other"
+        _ = try await ChildProcess.run("/bin/bash", [Self.repository + "/scripts/make-certs", "--out", otherCA])
+        let refused = try await run(.verifyFull, ca: otherCA + "/ca.pem", ["stats"])
+        #expect(refused.status != 0)
+        #expect(String(decoding: refused.stderr, as: UTF8.self).contains("did not sign"))
+        try await PostgresMaintenance.execute("DROP DATABASE \(name) WITH (FORCE)", on: server, password: TestPostgresServer.password)
+    }
+
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+}

@@ -119,10 +119,13 @@ enum TestPostgres {
 
 @Suite("Store backends")
 struct StoreBackendTests {
-    @Test("CI runs the contract on PostgreSQL too")
+    @Test("CI runs the contract on PostgreSQL too, and PostgreSQL with TLS")
     func postgresIsThereUnderCI() {
         if ProcessInfo.processInfo.environment["CI"] == "true" {
             #expect(TestPostgres.server != nil, "scripts/test must start PostgreSQL and set CLEARINGHOUSE_TEST_POSTGRES_URL")
+            #expect(
+                ProcessInfo.processInfo.environment["CLEARINGHOUSE_TEST_POSTGRES_CA"] != nil,
+                "scripts/test must start PostgreSQL with TLS and set CLEARINGHOUSE_TEST_POSTGRES_CA")
         }
     }
 }
