@@ -171,7 +171,10 @@ struct PostgresBatchWriter {
                     key: Data(consent.personKey), purposes: consent.purposes, grantedAt: consent.grantedAt,
                     expiresAt: consent.expiresAt, proof: consent.proof.isEmpty ? nil : String(decoding: consent.proof, as: UTF8.self)))
         }
-        let personOf = try await lockPersons(creating: Array(Set(lines.map(\.key))))
+        // In key order: two batches creating the same new persons then insert them in the same
+        // order, so one waits for the other instead of deadlocking on the unique index.
+        let personOf = try await lockPersons(
+            creating: Array(Set(lines.map(\.key))).sorted { $0.lexicographicallyPrecedes($1) })
         var state = try await lockConsents(of: Array(personOf.values))
         var history = ConsentHistoryRows(partnerID: partner.rowID, now: now)
         var tally = ConsentBatchTally()

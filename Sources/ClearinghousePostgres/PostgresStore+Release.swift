@@ -150,30 +150,19 @@ struct PostgresReleasePlan: Sendable {
     }
 
     static func make(_ connection: PostgresConnection, now: Int64, parts: Int, logger: Logger) async throws -> PostgresReleasePlan {
-        var partnerIndex: [Int64: Int] = [:]
-        var slugs: [String] = []
+        var partners: [(id: Int64, slug: String)] = []
         for try await (id, slug) in try await connection.query("SELECT id, slug FROM partner ORDER BY id", logger: logger)
             .decode((Int64, String).self)
         {
-            partnerIndex[id] = slugs.count
-            slugs.append(slug)
+            partners.append((id, slug))
         }
-        var items: [ReleaseCatalog.Item] = []
-        var itemOfCategory: [Int32] = []
-        var partnerOfCategory: [Int64] = []
+        var categories: [(id: Int64, partner: Int64, name: String)] = []
         for try await (id, partner, name) in try await connection.query(
             "SELECT id, partner_id, name FROM category ORDER BY partner_id, id", logger: logger
         ).decode((Int64, Int64, String).self) {
-            guard let index = partnerIndex[partner], id >= 0 else { continue }
-            if itemOfCategory.count <= id {
-                let grow = Int(id) + 1 - itemOfCategory.count
-                itemOfCategory.append(contentsOf: repeatElement(-1, count: grow))
-                partnerOfCategory.append(contentsOf: repeatElement(-1, count: grow))
-            }
-            itemOfCategory[Int(id)] = Int32(items.count)
-            partnerOfCategory[Int(id)] = partner
-            items.append(.init(partner: index, category: name))
+            categories.append((id, partner, name))
         }
+        let map = CategoryMap(partners: partners, categories: categories)
         // Signals exist only under consent; consent that has expired since is the case left.
         var expired = Set<PairKey>()
         for try await (partner, person) in try await connection.query(
@@ -184,16 +173,9 @@ struct PostgresReleasePlan: Sendable {
         let (low, high) = try await connection.query(
             "SELECT COALESCE(MIN(person_id), 0), COALESCE(MAX(person_id), -1) + 1 FROM signal", logger: logger
         ).row((Int64, Int64).self)
-        var ranges: [Range<Int64>] = []
-        let count = Int64(max(1, parts))
-        for part in 0..<count {
-            let lower = low + (high - low) * part / count
-            let upper = part == count - 1 ? max(high, low) : low + (high - low) * (part + 1) / count
-            ranges.append(lower..<max(lower, upper))
-        }
         return PostgresReleasePlan(
-            catalog: ReleaseCatalog(partners: slugs, items: items), itemOfCategory: itemOfCategory,
-            partnerOfCategory: partnerOfCategory, expired: expired, ranges: ranges)
+            catalog: map.catalog, itemOfCategory: map.itemOfCategory, partnerOfCategory: map.partnerOfCategory, expired: expired,
+            ranges: CategoryMap.personRanges(low: low, high: high, parts: parts))
     }
 
     /// The item of a category id, or -1 for none.

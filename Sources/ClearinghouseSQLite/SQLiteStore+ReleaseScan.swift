@@ -63,25 +63,11 @@ struct ReleaseScanPlan: Sendable {
 
     init(_ db: Database, now: Int64, parts: Int) throws {
         ledgerMark = try Self.ledgerMark(db)
-        let partners = try Row.fetchAll(db, sql: "SELECT id, slug FROM partner ORDER BY id")
-        var partnerIndex: [Int64: Int] = [:]
-        for (index, row) in partners.enumerated() { partnerIndex[row[0]] = index }
-        var items: [ReleaseCatalog.Item] = []
-        var itemOfCategory: [Int32] = []
-        var partnerOfCategory: [Int64] = []
-        for row in try Row.fetchAll(db, sql: "SELECT id, partner_id, name FROM category ORDER BY partner_id, id") {
-            let id: Int64 = row[0]
-            let partner: Int64 = row[1]
-            guard let index = partnerIndex[partner], id >= 0 else { continue }
-            if itemOfCategory.count <= id {
-                let grow = Int(id) + 1 - itemOfCategory.count
-                itemOfCategory.append(contentsOf: repeatElement(-1, count: grow))
-                partnerOfCategory.append(contentsOf: repeatElement(-1, count: grow))
-            }
-            itemOfCategory[Int(id)] = Int32(items.count)
-            partnerOfCategory[Int(id)] = partner
-            items.append(.init(partner: index, category: row[2]))
-        }
+        let map = CategoryMap(
+            partners: try Row.fetchAll(db, sql: "SELECT id, slug FROM partner ORDER BY id").map { (id: $0[0], slug: $0[1]) },
+            categories: try Row.fetchAll(db, sql: "SELECT id, partner_id, name FROM category ORDER BY partner_id, id").map {
+                (id: $0[0], partner: $0[1], name: $0[2])
+            })
         // Signals exist only under consent (ingest gates them, revocation erases them, a
         // consent without affinity erases them); consent that has expired since is the one
         // case left to exclude.
@@ -94,18 +80,11 @@ struct ReleaseScanPlan: Sendable {
             db, sql: "SELECT COALESCE((SELECT MIN(person_id) FROM signal), 0), COALESCE((SELECT MAX(person_id) FROM signal), -1)")
         let low: Int64 = bounds?[0] ?? 0
         let high: Int64 = (bounds?[1] ?? -1) + 1
-        var ranges: [Range<Int64>] = []
-        let parts = Int64(max(1, parts))
-        for part in 0..<parts {
-            let lower = low + (high - low) * part / parts
-            let upper = part == parts - 1 ? max(high, low) : low + (high - low) * (part + 1) / parts
-            ranges.append(lower..<max(lower, upper))
-        }
-        self.catalog = ReleaseCatalog(partners: partners.map { $0[1] }, items: items)
-        self.itemOfCategory = itemOfCategory
-        self.partnerOfCategory = partnerOfCategory
+        self.catalog = map.catalog
+        self.itemOfCategory = map.itemOfCategory
+        self.partnerOfCategory = map.partnerOfCategory
         self.expired = expired
-        self.ranges = ranges
+        self.ranges = CategoryMap.personRanges(low: low, high: high, parts: parts)
     }
 
     /// Streams the persons of `persons` from the covering index, one person at a time.

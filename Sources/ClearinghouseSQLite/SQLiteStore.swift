@@ -40,6 +40,18 @@ public struct SQLiteStore: ClearinghouseStore {
         return store
     }
 
+    /// The pepper fingerprint recorded in the database file at `path`, read without opening it
+    /// as a store: the file may come from an older version whose migrations have not run yet.
+    public static func boundPepperFingerprint(path: String) throws -> String? {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        return try queue.read { db in
+            guard try db.tableExists("meta") else { return nil }
+            return try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'pepper_fingerprint'")
+        }
+    }
+
     /// An in-memory database for tests (each test its own, so tests run in parallel).
     public static func inMemory(
         pseudonymizer: AuditPseudonymizer, logger: Logger = Logger(label: "clearinghouse.sqlite.test")

@@ -42,10 +42,8 @@ public enum StoreOpener {
         let path = settings.databasePath
         switch access {
         case .write:
-            var bound: String?
-            if FileManager.default.fileExists(atPath: path) {
-                bound = try await SQLiteStore.openReadOnly(path: path, pseudonymizer: nil, logger: logger).pepperFingerprint()
-            }
+            // Read before migrating: an upgrade opens a file an older version wrote.
+            let bound = FileManager.default.fileExists(atPath: path) ? try SQLiteStore.boundPepperFingerprint(path: path) : nil
             let pepper = try writingPepper(settings, databaseHasPepper: bound != nil, logger: logger)
             let store = try SQLiteStore.open(path: path, pseudonymizer: pepper.deriver.auditPseudonymizer, logger: logger)
             try await bind(store, deriver: pepper.deriver, pepperPath: settings.pepperPath)

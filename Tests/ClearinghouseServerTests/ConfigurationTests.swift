@@ -1,4 +1,7 @@
+import ClearinghouseCore
 import ClearinghouseServer
+import GRDB
+import Logging
 import Configuration
 import Foundation
 import Testing
@@ -138,5 +141,28 @@ struct ConfigurationTests {
         await #expect(throws: ConfigurationLoader.Problem.self) {
             try await ConfigurationLoader.load(configPath: "/nonexistent/clearinghouse.json", flags: [:], environment: [:])
         }
+    }
+}
+
+@Suite("Upgrades")
+struct UpgradeTests {
+    @Test("a SQLite database of the previous version (no lease table) opens for writing and is migrated")
+    func previousVersionDatabase() async throws {
+        let directory = NSTemporaryDirectory() + "clearinghouse-upgrade-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let settings = ServerSettings(dataDirectory: directory)
+        let first = try await StoreOpener.open(settings, access: .write, logger: Logger(label: "upgrade"))
+        try await first.store.addPartner(id: PartnerID("acme")!, name: "Acme", key: APIKey.generate(), at: 1)
+        first.close()
+        // What the previous version left: every migration but the newest.
+        let queue = try DatabaseQueue(path: settings.databasePath)
+        try await queue.write { db in
+            try db.execute(sql: "DROP TABLE lease; DELETE FROM grdb_migrations WHERE identifier = 'v7-leases'")
+        }
+        let reopened = try await StoreOpener.open(settings, access: .write, logger: Logger(label: "upgrade"))
+        try await reopened.store.checkReady()
+        #expect(try await reopened.store.partners().map(\.id) == ["acme"])
+        #expect(try await reopened.store.acquireLease("scheduler", holder: "a", now: 1, ttl: 1000))
     }
 }
