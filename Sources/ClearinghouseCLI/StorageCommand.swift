@@ -53,7 +53,6 @@ struct StorageCommand: AsyncParsableCommand {
             let target = try await PostgresStore.open(
                 location, password: password, caFile: toCaFile, pseudonymizer: nil, migrating: true, logger: logger)
             defer { target.close() }
-            guard try await target.isEmpty() else { throw PostgresStoreError.targetNotEmpty }
             let copier = StorageCopier(source: source, target: target, bounds: settings.privacy.bounds)
             let report = try await copier.copy(at: WallClock.nowMilliseconds())
             switch format {

@@ -47,30 +47,25 @@ enum PostgresLedger {
 
 extension PostgresStore {
     public func ledgerHashes() async throws -> [[UInt8]] {
-        try await client.query("SELECT hash FROM ledger ORDER BY sequence", logger: logger).all(ByteBuffer.self).map(\.bytes)
+        try await fetch("SELECT hash FROM ledger ORDER BY sequence").all(ByteBuffer.self).map(\.bytes)
     }
 
     public func ledgerHashes(after count: Int) async throws -> [[UInt8]] {
-        try await client.query("SELECT hash FROM ledger WHERE sequence > \(Int64(count)) ORDER BY sequence", logger: logger)
-            .all(ByteBuffer.self).map(\.bytes)
+        try await fetch("SELECT hash FROM ledger WHERE sequence > \(Int64(count)) ORDER BY sequence").all(ByteBuffer.self).map(\.bytes)
     }
 
     public func ledgerEntries(_ filter: LedgerFilter) async throws -> [LedgerEntry] {
         let since = filter.since ?? Int64.min
         let partner = filter.partner
         let action = filter.action?.rawValue
-        let rows = try await client.query(
+        return try await fetch(
             """
             SELECT sequence, at, action, partner, details, previous_hash, hash FROM ledger
             WHERE at >= \(since) AND (\(partner)::text IS NULL OR partner = \(partner))
               AND (\(action)::text IS NULL OR action = \(action))
             ORDER BY sequence LIMIT \(Int64(filter.limit))
-            """, logger: logger)
-        var entries: [LedgerEntry] = []
-        for try await row in rows.decode((Int64, Int64, String, String?, String, ByteBuffer, ByteBuffer).self) {
-            entries.append(Self.entry(row))
-        }
-        return entries
+            """
+        ).all((Int64, Int64, String, String?, String, ByteBuffer, ByteBuffer).self).map(Self.entry)
     }
 
     public func verifyLedger(receipts: [LedgerReceipt]) async throws -> LedgerVerification {

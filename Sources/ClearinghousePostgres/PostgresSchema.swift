@@ -189,10 +189,10 @@ enum PostgresSchema {
     }
 
     /// Whether every migration this version knows has been applied.
-    static func isCurrent(_ client: PostgresClient, logger: Logger) async throws -> Bool {
+    static func isCurrent(_ connection: PostgresConnection, logger: Logger) async throws -> Bool {
         var applied = Set<String>()
         do {
-            for try await name in try await client.query("SELECT name FROM schema_migration", logger: logger).decode(String.self) {
+            for try await name in try await connection.query("SELECT name FROM schema_migration", logger: logger).decode(String.self) {
                 applied.insert(name)
             }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P01" {

@@ -4,16 +4,14 @@ import NIOCore
 import PostgresNIO
 
 extension PostgresStore {
-    /// Whether the database holds anything at all (a copy refuses a target that does).
-    public func isEmpty() async throws -> Bool {
-        let tables = StorageCopyPlan.tables.map { "(SELECT COUNT(*) FROM \($0.name))" }.joined(separator: " + ")
-        return try await client.query(PostgresQuery(unsafeSQL: "SELECT (\(tables))::bigint"), logger: logger).single(Int64.self) == 0
-    }
-
     /// Rows in `table`, for the copy's check.
     public func rowCount(_ table: String) async throws -> Int {
-        Int(try await client.query(PostgresQuery(unsafeSQL: "SELECT COUNT(*) FROM \(table)"), logger: logger).single(Int64.self))
+        Int(try await fetch(PostgresQuery(unsafeSQL: "SELECT COUNT(*) FROM \(table)")).single(Int64.self))
     }
+
+    /// The rows of every copied table together: a copy refuses a target where this is not 0.
+    static let rowsInCopiedTables = PostgresQuery(
+        unsafeSQL: "SELECT (\(StorageCopyPlan.tables.map { "(SELECT COUNT(*) FROM \($0.name))" }.joined(separator: " + ")))::bigint")
 
     /// Loads every table in one transaction, pulling chunks from `next(table)` until it returns
     /// none: a failure anywhere leaves the target as it was (empty). Identity sequences are
@@ -22,10 +20,9 @@ extension PostgresStore {
         _ next: @escaping @Sendable (StorageCopyPlan.Table) async throws -> [[CopyValue]]?
     ) async throws {
         try await write { connection in
-            guard try await connection.query(
-                PostgresQuery(unsafeSQL: "SELECT (\(StorageCopyPlan.tables.map { "(SELECT COUNT(*) FROM \($0.name))" }.joined(separator: " + ")))::bigint"),
-                logger: logger
-            ).single(Int64.self) == 0 else { throw PostgresStoreError.targetNotEmpty }
+            guard try await connection.query(Self.rowsInCopiedTables, logger: logger).single(Int64.self) == 0 else {
+                throw PostgresStoreError.targetNotEmpty
+            }
             for table in StorageCopyPlan.tables {
                 while let rows = try await next(table) {
                     guard !rows.isEmpty else { continue }

@@ -14,9 +14,7 @@ extension PostgresStore {
     /// only adds up per-cell counts; on one PostgreSQL server materialized steps are about five
     /// times faster, so that is the form used there.
     public func databaseCounts(at now: Int64, bounds: ContributionBounds) async throws -> ExactCounts? {
-        let onCitus = try await client.query(
-            "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')", logger: logger
-        ).single(Bool.self)
+        let onCitus = try await fetch("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')").single(Bool.self)
         return try await databaseCounts(at: now, bounds: bounds, inlineSteps: onCitus)
     }
 
@@ -24,12 +22,7 @@ extension PostgresStore {
     public func databaseCounts(at now: Int64, bounds: ContributionBounds, inlineSteps: Bool) async throws -> ExactCounts {
         try await readSnapshot { connection in
             let plan = try await PostgresReleasePlan.make(connection, now: now, parts: 1, logger: logger)
-            var partnerIndex: [Int64: Int] = [:]
-            for try await (id, index) in try await connection.query(
-                "SELECT id, (ROW_NUMBER() OVER (ORDER BY id) - 1)::bigint FROM partner", logger: logger
-            ).decode((Int64, Int64).self) {
-                partnerIndex[id] = Int(index)
-            }
+            let partnerIndex = plan.map.partnerIndex
             var counts = AffinityCounts(catalog: plan.catalog)
             var persons = 0
             var several = 0
@@ -37,7 +30,7 @@ extension PostgresStore {
             let rows = try await connection.query(
                 PostgresQuery(unsafeSQL: PostgresCountingSQL.query(now: now, bounds: bounds, inlineSteps: inlineSteps)), logger: logger)
             for try await (kind, first, second, count) in rows.decode((String, Int64, Int64, Int64).self) {
-                func item(_ category: Int64) -> Int { plan.item(ofCategory: category) }
+                func item(_ category: Int64) -> Int { Int(plan.map.item(ofCategory: category)) }
                 switch kind {
                 case "persons": persons = Int(count)
                 case "several": several = Int(count)

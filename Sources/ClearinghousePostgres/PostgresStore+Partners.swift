@@ -62,18 +62,15 @@ extension PostgresStore {
     }
 
     public func partners() async throws -> [PartnerSummary] {
-        let rows = try await client.query(
+        try await fetch(
             """
             SELECT p.slug, p.name, p.status, p.created_at,
               (SELECT k.key_id FROM api_key k WHERE k.partner_id = p.id AND k.revoked_at IS NULL ORDER BY k.created_at DESC LIMIT 1)
             FROM partner p ORDER BY p.slug
-            """, logger: logger)
-        var partners: [PartnerSummary] = []
-        for try await (slug, name, status, createdAt, keyID) in rows.decode((String, String, String, Int64, String?).self) {
-            partners.append(
-                PartnerSummary(id: slug, name: name, status: status, createdAt: RFC3339.format(milliseconds: createdAt), keyID: keyID))
+            """
+        ).all((String, String, String, Int64, String?).self).map { slug, name, status, createdAt, keyID in
+            PartnerSummary(id: slug, name: name, status: status, createdAt: RFC3339.format(milliseconds: createdAt), keyID: keyID)
         }
-        return partners
     }
 
     public func credential(keyID: String) async throws -> StoredCredential? {

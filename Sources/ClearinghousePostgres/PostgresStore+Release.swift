@@ -5,9 +5,7 @@ import PostgresNIO
 
 extension PostgresStore {
     public func spentRho(period: String) async throws -> Double {
-        try await client.query(
-            "SELECT COALESCE(SUM(rho), 0)::float8 FROM release WHERE budget_period = \(period)", logger: logger
-        ).single(Double.self)
+        try await fetch("SELECT COALESCE(SUM(rho), 0)::float8 FROM release WHERE budget_period = \(period)").single(Double.self)
     }
 
     public func storeRelease(_ release: NewRelease, budget: PrivacyBudget) async throws -> ReleaseRecord {
@@ -39,22 +37,18 @@ extension PostgresStore {
     }
 
     public func releases() async throws -> [ReleaseRecord] {
-        try await records(try await client.query("SELECT \(unescaped: Self.releaseColumns) FROM release ORDER BY id DESC", logger: logger))
+        try records(try await fetch("SELECT \(unescaped: Self.releaseColumns) FROM release ORDER BY id DESC"))
     }
 
     public func release(id: Int64?) async throws -> ReleaseRecord? {
         if let id {
-            return try await records(
-                try await client.query("SELECT \(unescaped: Self.releaseColumns) FROM release WHERE id = \(id)", logger: logger)
-            ).first
+            return try records(try await fetch("SELECT \(unescaped: Self.releaseColumns) FROM release WHERE id = \(id)")).first
         }
-        return try await records(
-            try await client.query("SELECT \(unescaped: Self.releaseColumns) FROM release ORDER BY id DESC LIMIT 1", logger: logger)
-        ).first
+        return try records(try await fetch("SELECT \(unescaped: Self.releaseColumns) FROM release ORDER BY id DESC LIMIT 1")).first
     }
 
     public func releasedTable(id: Int64) async throws -> ReleasedTable? {
-        let blobs = try await client.query("SELECT pairs FROM release WHERE id = \(id)", logger: logger).all(ByteBuffer.self)
+        let blobs = try await fetch("SELECT pairs FROM release WHERE id = \(id)").all(ByteBuffer.self)
         guard let blob = blobs.first else { return nil }
         return try ReleasedTable(encoded: blob.bytes)
     }
@@ -62,15 +56,12 @@ extension PostgresStore {
     private static let releaseColumns =
         "id, created_at, trigger, budget_period, epsilon_left, settings, plan, summary, duration_ms"
 
-    private func records(_ rows: PostgresRowSequence) async throws -> [ReleaseRecord] {
-        var records: [ReleaseRecord] = []
-        for try await row in rows.decode((Int64, Int64, String, String, Double?, String, String, String, Int64).self) {
-            records.append(
-                try ReleaseRecord.decodeStored(
-                    id: row.0, createdAt: row.1, trigger: row.2, budgetPeriod: row.3, epsilonLeft: row.4, settings: row.5,
-                    plan: row.6, summary: row.7, durationMilliseconds: row.8))
+    private func records(_ rows: [PostgresRow]) throws -> [ReleaseRecord] {
+        try rows.all((Int64, Int64, String, String, Double?, String, String, String, Int64).self).map { row in
+            try ReleaseRecord.decodeStored(
+                id: row.0, createdAt: row.1, trigger: row.2, budgetPeriod: row.3, epsilonLeft: row.4, settings: row.5,
+                plan: row.6, summary: row.7, durationMilliseconds: row.8)
         }
-        return records
     }
 }
 
@@ -136,13 +127,12 @@ actor RangeQueue<Sink: Sendable> {
 /// What a release scan needs before reading signals, as on SQLite: the catalog, how categories
 /// map to items and partners, the consents that have expired, and the person ranges.
 struct PostgresReleasePlan: Sendable {
-    let catalog: ReleaseCatalog
-    /// Indexed by category id (ids are dense, from an identity column): the item, or -1.
-    let itemOfCategory: [Int32]
-    /// Indexed by category id: the partner's row id.
-    let partnerOfCategory: [Int64]
+    /// The catalog and how category ids map to items and partners.
+    let map: CategoryMap
     let expired: Set<PairKey>
     let ranges: [Range<Int64>]
+
+    var catalog: ReleaseCatalog { map.catalog }
 
     struct PairKey: Hashable, Sendable {
         let partner: Int64
@@ -173,14 +163,7 @@ struct PostgresReleasePlan: Sendable {
         let (low, high) = try await connection.query(
             "SELECT COALESCE(MIN(person_id), 0), COALESCE(MAX(person_id), -1) + 1 FROM signal", logger: logger
         ).row((Int64, Int64).self)
-        return PostgresReleasePlan(
-            catalog: map.catalog, itemOfCategory: map.itemOfCategory, partnerOfCategory: map.partnerOfCategory, expired: expired,
-            ranges: CategoryMap.personRanges(low: low, high: high, parts: parts))
-    }
-
-    /// The item of a category id, or -1 for none.
-    func item(ofCategory category: Int64) -> Int {
-        category >= 0 && category < itemOfCategory.count ? Int(itemOfCategory[Int(category)]) : -1
+        return PostgresReleasePlan(map: map, expired: expired, ranges: CategoryMap.personRanges(low: low, high: high, parts: parts))
     }
 
     /// Streams the persons of `persons` in person order, one person at a time, into `sink`.
@@ -213,10 +196,9 @@ struct PostgresReleasePlan: Sendable {
                     let category = Int64(bigEndian: raw.loadUnaligned(fromByteOffset: offset, as: Int64.self))
                     let weight = Double(bitPattern: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)))
                     offset += 16
-                    guard category >= 0, category < itemOfCategory.count else { continue }
-                    let item = itemOfCategory[Int(category)]
+                    let item = map.item(ofCategory: category)
                     guard item >= 0 else { continue }
-                    if !expired.isEmpty, expired.contains(PairKey(partner: partnerOfCategory[Int(category)], person: person)) {
+                    if !expired.isEmpty, expired.contains(PairKey(partner: map.partnerOfCategory[Int(category)], person: person)) {
                         continue
                     }
                     items.append(item)

@@ -66,7 +66,9 @@ public struct PostgresStore: ClearinghouseStore {
         do {
             try await store.ping()
             if migrating { try await PostgresSchema.migrate(client, logger: logger) }
-            guard try await PostgresSchema.isCurrent(client, logger: logger) else { throw StoreError.notMigrated }
+            guard try await client.withConnection({ try await PostgresSchema.isCurrent($0, logger: logger) }) else {
+                throw StoreError.notMigrated
+            }
         } catch {
             runner.stop()
             throw PostgresStoreError.describe(error, location: location)
@@ -111,7 +113,7 @@ public struct PostgresStore: ClearinghouseStore {
     public func close() { runner.stop() }
 
     func ping() async throws {
-        try await client.query("SELECT 1", logger: logger)
+        _ = try await fetch("SELECT 1")
     }
 
     func writingPseudonymizer() throws -> AuditPseudonymizer {
@@ -120,11 +122,15 @@ public struct PostgresStore: ClearinghouseStore {
     }
 
     public func checkReady() async throws {
-        let current = try await leasing { connection in
-            try await connection.query("SELECT 1 FROM schema_migration LIMIT 1", logger: logger)
-            return try await PostgresSchema.isCurrent(client, logger: logger)
+        guard try await leasing({ connection in try await PostgresSchema.isCurrent(connection, logger: logger) }) else {
+            throw StoreError.notMigrated
         }
-        guard current else { throw StoreError.notMigrated }
+    }
+
+    /// One statement on a pooled connection, its rows collected. Every read outside a
+    /// transaction goes through here, so each waits at most ``leaseTimeout`` for a connection.
+    func fetch(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        try await leasing { connection in try await connection.query(query, logger: logger).collect() }
     }
 
     /// How long a call waits for a connection before it fails: while the server is down the
@@ -159,9 +165,7 @@ public struct PostgresStore: ClearinghouseStore {
     }
 
     public func pepperFingerprint() async throws -> String? {
-        let rows = try await client.query("SELECT value FROM meta WHERE key = 'pepper_fingerprint'", logger: logger)
-        for try await value in rows.decode(String.self) { return value }
-        return nil
+        try await fetch("SELECT value FROM meta WHERE key = 'pepper_fingerprint'").all(String.self).first
     }
 
     public func bindPepper(fingerprint: String) async throws {
@@ -237,6 +241,19 @@ extension PostgresRowSequence {
         var values: [T] = []
         for try await value in decode(T.self) { values.append(value) }
         return values
+    }
+}
+
+extension Array where Element == PostgresRow {
+    /// The one value of a one-row, one-column answer.
+    func single<T: PostgresDecodable>(_ type: T.Type) throws -> T {
+        guard let row = first else { throw StoreError.notMigrated }
+        return try row.decode(T.self)
+    }
+
+    /// Every row decoded as `type` (a column or a tuple of columns).
+    func all<each Column: PostgresDecodable>(_ type: (repeat each Column).Type) throws -> [(repeat each Column)] {
+        try map { try $0.decode((repeat each Column).self) }
     }
 }
 

@@ -9,6 +9,8 @@ public struct CategoryMap: Sendable {
     public let itemOfCategory: [Int32]
     /// Indexed by category id: the partner's stored id, or -1.
     public let partnerOfCategory: [Int64]
+    /// The catalog index of each partner, by its stored id.
+    public let partnerIndex: [Int64: Int]
 
     /// - Parameters:
     ///   - partners: (id, slug) ordered by id.
@@ -33,6 +35,7 @@ public struct CategoryMap: Sendable {
         self.catalog = ReleaseCatalog(partners: partners.map(\.slug), items: items)
         self.itemOfCategory = itemOfCategory
         self.partnerOfCategory = partnerOfCategory
+        self.partnerIndex = partnerIndex
     }
 
     /// The item of a category id, or -1 for none.
