@@ -23,11 +23,7 @@ struct PostgresBadInputTests {
 
     @Test("wrong password, refused port, missing database, missing CA file, password in the URL, a newer schema")
     func badSettings() async throws {
-        let server = try #require(TestPostgresServer.location)
-        let name = "bad_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        try await PostgresMaintenance.execute("CREATE DATABASE \(name)", on: server, password: TestPostgresServer.password)
-        var good = server
-        good.database = name
+        let good = try await TestPostgresServer.createDatabase("bad")
         let url = "\(good)"
 
         let wrong = try await run(["partner", "add", "acme", "--name", "Acme"], url: url, password: "not-the-password")
@@ -59,7 +55,7 @@ struct PostgresBadInputTests {
             "INSERT INTO schema_migration (name) VALUES ('pg99-from-the-future')", on: good, password: TestPostgresServer.password)
         let newer = try await run(["partner", "add", "globex", "--name", "Globex"], url: url)
         #expect(newer.status != 0 && newer.errors.contains("newer clearinghouse") && newer.errors.contains("pg99-from-the-future"))
-        try await PostgresMaintenance.execute("DROP DATABASE \(name) WITH (FORCE)", on: server, password: TestPostgresServer.password)
+        try await TestPostgresServer.dropDatabase(good.database)
     }
 
     @Test("an outage: /readyz and writes answer 503 (Retry-After, nothing stored), and both recover")
@@ -102,15 +98,11 @@ struct PostgresBadInputTests {
 struct PostgresTLSTests {
     @Test("verify-full with the server's CA connects, require connects, another CA is refused, disable still works")
     func sslModes() async throws {
-        let server = try #require(TestPostgresServer.location)
         let ca = try #require(ProcessInfo.processInfo.environment["CLEARINGHOUSE_TEST_POSTGRES_CA"])
         let directory = NSTemporaryDirectory() + "pg-tls-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let name = "tls_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        try await PostgresMaintenance.execute("CREATE DATABASE \(name)", on: server, password: TestPostgresServer.password)
-        var location = server
-        location.database = name
+        let location = try await TestPostgresServer.createDatabase("tls")
         func run(_ mode: PostgresLocation.SSLMode, ca: String?, _ arguments: [String]) async throws -> ChildProcess.Result {
             var target = location
             target.sslMode = mode
@@ -129,7 +121,7 @@ struct PostgresTLSTests {
         let refused = try await run(.verifyFull, ca: otherCA + "/ca.pem", ["stats"])
         #expect(refused.status != 0)
         #expect(String(decoding: refused.stderr, as: UTF8.self).contains("did not sign"))
-        try await PostgresMaintenance.execute("DROP DATABASE \(name) WITH (FORCE)", on: server, password: TestPostgresServer.password)
+        try await TestPostgresServer.dropDatabase(location.database)
     }
 
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

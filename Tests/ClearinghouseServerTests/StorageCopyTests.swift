@@ -10,11 +10,7 @@ import Testing
 struct StorageCopyTests {
     @Test("copies everything into an empty database, verifies it, refuses a non-empty one; the daemon then runs on the copy")
     func copyToPostgres() async throws {
-        let server = try #require(TestPostgresServer.location)
-        let name = "copy_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        try await PostgresMaintenance.execute("CREATE DATABASE \(name)", on: server, password: TestPostgresServer.password)
-        var target = server
-        target.database = name
+        let target = try await TestPostgresServer.createDatabase("copy")
         let url = "\(target)"
         let environment = [StorageSettings.passwordVariable: TestPostgresServer.password]
         try await TestDaemon.run(partners: ["acme", "globex", "initech"]) { client, daemon in
@@ -56,6 +52,6 @@ struct StorageCopyTests {
                 environment: environment)
             #expect(added.status == 0, "\(String(decoding: added.stderr, as: UTF8.self))")
         }
-        try await PostgresMaintenance.execute("DROP DATABASE \(name) WITH (FORCE)", on: server, password: TestPostgresServer.password)
+        try await TestPostgresServer.dropDatabase(target.database)
     }
 }

@@ -239,16 +239,12 @@ enum TestStorage: String, CaseIterable, Sendable, CustomTestStringConvertible {
     /// A new PostgreSQL database (nil for SQLite), its password in a 0600 file in `directory`.
     func makeDatabase(passwordFileIn directory: String) async throws -> TestPostgresDatabase? {
         guard self == .postgres else { return nil }
-        let server = try #require(TestPostgresServer.location, "CLEARINGHOUSE_TEST_POSTGRES_URL is not set")
-        let name = "http_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        try await PostgresMaintenance.execute("CREATE DATABASE \(name)", on: server, password: TestPostgresServer.password)
+        let location = try await TestPostgresServer.createDatabase("http")
         let passwordFile = directory + "/pg.password"
         FileManager.default.createFile(
             atPath: passwordFile, contents: Data(TestPostgresServer.password.utf8), attributes: [.posixPermissions: 0o600])
-        var location = server
-        location.database = name
         return TestPostgresDatabase(
-            name: name, settings: StorageSettings(backend: .postgres(location), passwordFile: passwordFile))
+            name: location.database, settings: StorageSettings(backend: .postgres(location), passwordFile: passwordFile))
     }
 }
 
@@ -257,12 +253,26 @@ struct TestPostgresDatabase: Sendable {
     let settings: StorageSettings
 
     func drop() async throws {
-        guard let server = TestPostgresServer.location else { return }
-        try await PostgresMaintenance.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)", on: server, password: TestPostgresServer.password)
+        try await TestPostgresServer.dropDatabase(name)
     }
 }
 
 enum TestPostgresServer {
+    /// A new, empty database on the server `scripts/test` started; its location.
+    static func createDatabase(_ prefix: String) async throws -> PostgresLocation {
+        var location = try #require(Self.location, "CLEARINGHOUSE_TEST_POSTGRES_URL is not set (scripts/test sets it)")
+        let server = location
+        location.database = prefix + "_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        try await PostgresMaintenance.execute("CREATE DATABASE \(location.database)", on: server, password: password)
+        return location
+    }
+
+    /// Drops a database `createDatabase` made, ending its connections.
+    static func dropDatabase(_ database: String) async throws {
+        guard let server = location else { return }
+        try await PostgresMaintenance.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)", on: server, password: password)
+    }
+
     static let location: PostgresLocation? = {
         guard let url = ProcessInfo.processInfo.environment["CLEARINGHOUSE_TEST_POSTGRES_URL"], !url.isEmpty,
             case .success(let location) = PostgresLocation.parse(url)

@@ -35,15 +35,11 @@ struct TwoDaemonTests {
 
     @Test("ingest through both at once, one Idempotency-Key stored once, the scheduler lease passes on when its holder is killed, another pepper refused")
     func twoDaemons() async throws {
-        let server = try #require(TestPostgresServer.location, "CLEARINGHOUSE_TEST_POSTGRES_URL is not set (scripts/test sets it)")
         let base = NSTemporaryDirectory() + "two-daemons-" + UUID().uuidString
         let (first, second, third) = (base + "/a", base + "/b", base + "/c")
         for directory in [first, second, third] { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         defer { try? FileManager.default.removeItem(atPath: base) }
-        let name = "two_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        try await PostgresMaintenance.execute("CREATE DATABASE \(name)", on: server, password: TestPostgresServer.password)
-        var location = server
-        location.database = name
+        let location = try await TestPostgresServer.createDatabase("two")
         let url = "\(location)"
         let environment = [
             StorageSettings.passwordVariable: TestPostgresServer.password, "CLEARINGHOUSE_CLUSTER_LEASE_SECONDS": "2",
@@ -133,7 +129,7 @@ struct TwoDaemonTests {
         #expect(String(decoding: other.stderr, as: UTF8.self).contains("\(third)/pepper.key does not belong to this database"))
         await follower.terminate()
         running = []
-        try await PostgresMaintenance.execute("DROP DATABASE \(name) WITH (FORCE)", on: server, password: TestPostgresServer.password)
+        try await TestPostgresServer.dropDatabase(location.database)
     }
 }
 
