@@ -3,8 +3,8 @@ import GRDB
 /// The database schema as a list of migrations.
 ///
 /// A migration is never edited once shipped: a change of schema is a new migration appended
-/// here. The write path is shaped by what SQLite does fast on this machine class
-/// (`../shared/STACK-NOTES.md`): signals are appended with an integer rowid and integer foreign
+/// here. The write path is shaped by what SQLite does fast (measured per core: about 1 M plain
+/// inserts/s, under 0.1 M into a UNIQUE index on random 32-byte keys): signals are appended with an integer rowid and integer foreign
 /// keys, and the one random-key index (person keys) is touched by consents, not by signals.
 enum Schema {
     static var migrator: DatabaseMigrator {
