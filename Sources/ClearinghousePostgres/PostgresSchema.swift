@@ -140,6 +140,14 @@ enum PostgresSchema {
             CREATE TABLE lease (name text PRIMARY KEY, holder text NOT NULL, expires_at bigint NOT NULL);
             """
         ),
+        (
+            "pg3-batch-dropped-lines",
+            """
+            -- The lines of a signal batch dropped for missing consent (DroppedLines), so a retry
+            -- under the same Idempotency-Key stores those that consents cover now.
+            ALTER TABLE batch ADD COLUMN dropped_lines bytea;
+            """
+        ),
     ]
 
     /// Applies the migrations not yet applied; refuses a database migrated by a newer version.

@@ -20,10 +20,10 @@ extension PostgresStore {
                     "SELECT pg_advisory_xact_lock(hashtextextended(\("batch:\(partner.rowID):\(idempotencyKey)"), 0))",
                     logger: logger)
                 if let earlier = try await earlierBatch(partner: partner, key: idempotencyKey, connection) {
-                    guard earlier.kind == batch.kind.rawValue, earlier.digest == batch.bodyDigest else {
-                        throw StoreError.idempotencyConflict
-                    }
-                    return .replayed(earlier.receipt)
+                    try earlier.checkSameRequest(batch)
+                    guard let reconsider = earlier.linesToReconsider(batch) else { return .replayed(earlier.replay) }
+                    return try await complete(
+                        earlier, batch, reconsidering: reconsider, partner: partner, pseudonymizer, at: now, connection)
                 }
             }
             let batchID = try await connection.query(
@@ -37,8 +37,9 @@ extension PostgresStore {
             var receipt = BatchReceipt(batchID: batchID, kind: batch.kind, received: batch.received)
             let writer = PostgresBatchWriter(
                 connection: connection, partner: partner, batchID: batchID, now: now, pseudonymizer: pseudonymizer, logger: logger)
+            var dropped: DroppedLines?
             switch batch.kind {
-            case .signals: try await writer.writeSignals(batch, into: &receipt)
+            case .signals: dropped = try await writer.writeSignals(batch, into: &receipt)
             case .consents: try await writer.writeConsents(batch, into: &receipt)
             case .revocations: try await writer.writeRevocations(batch, into: &receipt)
             }
@@ -49,20 +50,58 @@ extension PostgresStore {
             receipt.ledgerHash = Hex.encode(entry.hash)
             let receiptJSON = String(decoding: try JSONEncoder().encode(receipt), as: UTF8.self)
             try await connection.query(
-                "UPDATE batch SET accepted = \(Int64(receipt.accepted)), receipt = \(receiptJSON) WHERE id = \(batchID)",
-                logger: logger)
-            return .stored(receipt)
+                """
+                UPDATE batch SET accepted = \(Int64(receipt.accepted)), receipt = \(receiptJSON),
+                    dropped_lines = \(dropped?.storedBytes?.buffer) WHERE id = \(batchID)
+                """, logger: logger)
+            return .stored(receipt.answeringStored(at: now))
         }
+    }
+
+    /// A retry of a signal batch that dropped lines for missing consent (under the key's lock):
+    /// stores, under the original batch, those dropped lines that consents cover now, and
+    /// records that in the ledger; a plain replay when consents still cover none of them.
+    private func complete(
+        _ earlier: EarlierBatch, _ batch: DecodedBatch, reconsidering lines: DroppedLines, partner: AuthenticatedPartner,
+        _ pseudonymizer: AuditPseudonymizer, at now: Int64, _ connection: PostgresConnection
+    ) async throws -> IngestOutcome {
+        var receipt = BatchReceipt(batchID: earlier.batchID, kind: .signals, received: batch.received)
+        let writer = PostgresBatchWriter(
+            connection: connection, partner: partner, batchID: earlier.batchID, now: now, pseudonymizer: pseudonymizer,
+            logger: logger)
+        let stillDropped = try await writer.writeSignals(batch, considering: lines, into: &receipt)
+        guard receipt.accepted > 0 else { return .replayed(earlier.replay) }
+        let completion = earlier.completion(storedNow: receipt.accepted, stillDropped: stillDropped.count)
+        let entry = try await PostgresLedger.append(
+            connection, action: batch.kind.ledgerAction, partner: partner.id,
+            details: BatchLedgerDetails(receipt: completion, bodyDigest: batch.bodyDigest), at: now, logger: logger)
+        var stored = completion.storedForm
+        stored.ledgerSequence = entry.sequence
+        stored.ledgerHash = Hex.encode(entry.hash)
+        let storedJSON = String(decoding: try JSONEncoder().encode(stored), as: UTF8.self)
+        try await connection.query(
+            """
+            UPDATE batch SET accepted = \(Int64(stored.accepted)), receipt = \(storedJSON),
+                dropped_lines = \(stillDropped.storedBytes?.buffer) WHERE id = \(earlier.batchID)
+            """, logger: logger)
+        return .replayed(stored.answeringCompletion(storedNow: receipt.accepted, firstStoredAt: earlier.createdAt))
     }
 
     private func earlierBatch(
         partner: AuthenticatedPartner, key: String, _ connection: PostgresConnection
-    ) async throws -> (kind: String, digest: [UInt8], receipt: BatchReceipt)? {
+    ) async throws -> EarlierBatch? {
         let rows = try await connection.query(
-            "SELECT kind, body_sha256, receipt FROM batch WHERE partner_id = \(partner.rowID) AND idempotency_key = \(key)",
-            logger: logger)
-        for try await (kind, digest, receiptJSON) in rows.decode((String, ByteBuffer, String).self) {
-            return (kind, digest.bytes, try JSONDecoder().decode(BatchReceipt.self, from: Data(receiptJSON.utf8)))
+            """
+            SELECT id, kind, body_sha256, receipt, created_at, dropped_lines FROM batch
+            WHERE partner_id = \(partner.rowID) AND idempotency_key = \(key)
+            """, logger: logger)
+        for try await (id, kind, digest, receiptJSON, createdAt, dropped) in rows.decode(
+            (Int64, String, ByteBuffer, String, Int64, ByteBuffer?).self)
+        {
+            return EarlierBatch(
+                batchID: id, kind: kind, bodyDigest: digest.bytes,
+                receipt: try JSONDecoder().decode(BatchReceipt.self, from: Data(receiptJSON.utf8)), createdAt: createdAt,
+                dropped: dropped?.bytes)
         }
         return nil
     }
@@ -91,10 +130,18 @@ struct PostgresBatchWriter {
     let pseudonymizer: AuditPseudonymizer
     let logger: Logger
 
-    func writeSignals(_ batch: DecodedBatch, into receipt: inout BatchReceipt) async throws {
+    /// Stores the batch's signals whose person has live consent, or only the lines in
+    /// `considering` when given (a retry), and returns the lines dropped for missing consent.
+    @discardableResult
+    func writeSignals(
+        _ batch: DecodedBatch, considering: DroppedLines? = nil, into receipt: inout BatchReceipt
+    ) async throws -> DroppedLines {
         var keys: [Data] = []
         var seen = Set<Data>()
+        var line = -1
         try batch.forEachSignal { signal in
+            line += 1
+            if let considering, !considering.contains(line) { return }
             let key = Data(signal.personKey)
             if seen.insert(key).inserted { keys.append(key) }
         }
@@ -115,12 +162,15 @@ struct PostgresBatchWriter {
         }
         let categoryIDs = try await categories(batch.categories)
         var accepted = 0
-        var dropped = 0
+        var dropped = DroppedLines(lineCount: batch.received)
+        line = -1
         // COPY in text format: the server's fastest way in (rows as tab-separated text).
         var text = ByteBuffer()
         try batch.forEachSignal { signal in
+            line += 1
+            if let considering, !considering.contains(line) { return }
             guard let person = consented[Data(signal.personKey)] else {
-                dropped += 1
+                dropped.insert(line)
                 return
             }
             text.writeString("\(person)\t\(partner.rowID)\t\(categoryIDs[signal.categoryIndex])\t\(signal.weight)\t\(signal.observedAt)\t\(batchID)\n")
@@ -138,7 +188,8 @@ struct PostgresBatchWriter {
             }
         }
         receipt.accepted = accepted
-        receipt.droppedNoConsent = dropped
+        receipt.droppedNoConsent = dropped.count
+        return dropped
     }
 
     /// The id of each category name of the batch, created when new.

@@ -9,10 +9,9 @@ extension SQLiteStore {
         let pseudonymizer = try writingPseudonymizer()
         let outcome = try await writer.write { db -> IngestOutcome in
             if let idempotencyKey, let earlier = try earlierBatch(partner: partner, key: idempotencyKey, db) {
-                guard earlier.kind == batch.kind.rawValue, earlier.digest == batch.bodyDigest else {
-                    throw StoreError.idempotencyConflict
-                }
-                return .replayed(earlier.receipt)
+                try earlier.checkSameRequest(batch)
+                guard let reconsider = earlier.linesToReconsider(batch) else { return .replayed(earlier.replay) }
+                return try complete(earlier, batch, reconsidering: reconsider, partner: partner, pseudonymizer, at: now, db)
             }
             try db.execute(
                 sql: """
@@ -23,8 +22,9 @@ extension SQLiteStore {
             let batchID = db.lastInsertedRowID
             var receipt = BatchReceipt(batchID: batchID, kind: batch.kind, received: batch.received)
             let writer = BatchWriter(db: db, partner: partner, batchID: batchID, now: now, pseudonymizer: pseudonymizer)
+            var dropped: DroppedLines?
             switch batch.kind {
-            case .signals: try writer.writeSignals(batch, into: &receipt)
+            case .signals: dropped = try writer.writeSignals(batch, into: &receipt)
             case .consents: try writer.writeConsents(batch, into: &receipt)
             case .revocations: try writer.writeRevocations(batch, into: &receipt)
             }
@@ -35,9 +35,9 @@ extension SQLiteStore {
             receipt.ledgerHash = Hex.encode(entry.hash)
             let receiptJSON = String(decoding: try JSONEncoder().encode(receipt), as: UTF8.self)
             try db.execute(
-                sql: "UPDATE batch SET accepted = ?, receipt = ? WHERE id = ?",
-                arguments: [receipt.accepted, receiptJSON, batchID])
-            return .stored(receipt)
+                sql: "UPDATE batch SET accepted = ?, receipt = ?, dropped_lines = ? WHERE id = ?",
+                arguments: [receipt.accepted, receiptJSON, dropped?.storedBytes.map { Data($0) }, batchID])
+            return .stored(receipt.answeringStored(at: now))
         }
         if case .stored(let receipt) = outcome, (receipt.revoked ?? 0) > 0 {
             await removeErasedCopies()
@@ -57,18 +57,50 @@ extension SQLiteStore {
         }
     }
 
-    private func earlierBatch(
-        partner: AuthenticatedPartner, key: String, _ db: Database
-    ) throws -> (kind: String, digest: [UInt8], receipt: BatchReceipt)? {
+    private func earlierBatch(partner: AuthenticatedPartner, key: String, _ db: Database) throws -> EarlierBatch? {
         guard
             let row = try Row.fetchOne(
-                db, sql: "SELECT kind, body_sha256, receipt FROM batch WHERE partner_id = ? AND idempotency_key = ?",
+                db,
+                sql: """
+                    SELECT id, kind, body_sha256, receipt, created_at, dropped_lines FROM batch
+                    WHERE partner_id = ? AND idempotency_key = ?
+                    """,
                 arguments: [partner.rowID, key])
         else { return nil }
-        let digest: Data = row[1]
-        let receiptJSON: String = row[2]
-        let receipt = try JSONDecoder().decode(BatchReceipt.self, from: Data(receiptJSON.utf8))
-        return (row[0], Array(digest), receipt)
+        let digest: Data = row[2]
+        let receiptJSON: String = row[3]
+        let dropped: Data? = row[5]
+        return EarlierBatch(
+            batchID: row[0], kind: row[1], bodyDigest: Array(digest),
+            receipt: try JSONDecoder().decode(BatchReceipt.self, from: Data(receiptJSON.utf8)), createdAt: row[4],
+            dropped: dropped.map { Array($0) })
+    }
+
+    /// A retry of a signal batch that dropped lines for missing consent: stores, under the
+    /// original batch, those dropped lines that consents cover now, and records that in the
+    /// ledger; a plain replay when consents still cover none of them.
+    private func complete(
+        _ earlier: EarlierBatch, _ batch: DecodedBatch, reconsidering lines: DroppedLines, partner: AuthenticatedPartner,
+        _ pseudonymizer: AuditPseudonymizer, at now: Int64, _ db: Database
+    ) throws -> IngestOutcome {
+        var receipt = BatchReceipt(batchID: earlier.batchID, kind: .signals, received: batch.received)
+        let writer = BatchWriter(db: db, partner: partner, batchID: earlier.batchID, now: now, pseudonymizer: pseudonymizer)
+        let stillDropped = try writer.writeSignals(batch, considering: lines, into: &receipt)
+        guard receipt.accepted > 0 else { return .replayed(earlier.replay) }
+        let completion = earlier.completion(storedNow: receipt.accepted, stillDropped: stillDropped.count)
+        let entry = try LedgerAppender.append(
+            db, action: batch.kind.ledgerAction, partner: partner.id,
+            details: BatchLedgerDetails(receipt: completion, bodyDigest: batch.bodyDigest), at: now)
+        var stored = completion.storedForm
+        stored.ledgerSequence = entry.sequence
+        stored.ledgerHash = Hex.encode(entry.hash)
+        try db.execute(
+            sql: "UPDATE batch SET accepted = ?, receipt = ?, dropped_lines = ? WHERE id = ?",
+            arguments: [
+                stored.accepted, String(decoding: try JSONEncoder().encode(stored), as: UTF8.self),
+                stillDropped.storedBytes.map { Data($0) }, earlier.batchID,
+            ])
+        return .replayed(stored.answeringCompletion(storedNow: receipt.accepted, firstStoredAt: earlier.createdAt))
     }
 }
 
@@ -84,7 +116,12 @@ struct BatchWriter {
     /// batches of any size.
     static let consentCacheLimit = 1 << 16
 
-    func writeSignals(_ batch: DecodedBatch, into receipt: inout BatchReceipt) throws {
+    /// Stores the batch's signals whose person has live consent, or only the lines in
+    /// `considering` when given (a retry), and returns the lines dropped for missing consent.
+    @discardableResult
+    func writeSignals(
+        _ batch: DecodedBatch, considering: DroppedLines? = nil, into receipt: inout BatchReceipt
+    ) throws -> DroppedLines {
         let liveConsent = try RawStatement(
             db,
             sql: """
@@ -103,8 +140,11 @@ struct BatchWriter {
         var categoryIDs = [Int64?](repeating: nil, count: batch.categories.count)
         var consentedPerson: [PersonKeyBytes: Int64] = [:]
         var accepted = 0
-        var dropped = 0
+        var dropped = DroppedLines(lineCount: batch.received)
+        var line = -1
         try batch.forEachSignal { signal in
+            line += 1
+            if let considering, !considering.contains(line) { return }
             let cacheKey = PersonKeyBytes(signal.personKey)
             var personID = consentedPerson[cacheKey]
             if personID == nil {
@@ -118,7 +158,7 @@ struct BatchWriter {
                 personID = found
             }
             guard let personID, personID > 0 else {
-                dropped += 1
+                dropped.insert(line)
                 return
             }
             let categoryID: Int64
@@ -137,7 +177,8 @@ struct BatchWriter {
             accepted += 1
         }
         receipt.accepted = accepted
-        receipt.droppedNoConsent = dropped
+        receipt.droppedNoConsent = dropped.count
+        return dropped
     }
 
     func writeConsents(_ batch: DecodedBatch, into receipt: inout BatchReceipt) throws {

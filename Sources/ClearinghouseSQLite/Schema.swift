@@ -184,6 +184,14 @@ enum Schema {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v8-batch-dropped-lines") { db in
+            try db.execute(
+                sql: """
+                    -- The lines of a signal batch dropped for missing consent (DroppedLines), so a
+                    -- retry under the same Idempotency-Key stores those that consents cover now.
+                    ALTER TABLE batch ADD COLUMN dropped_lines BLOB;
+                    """)
+        }
         return migrator
     }
 }

@@ -146,7 +146,7 @@ struct ConfigurationTests {
 
 @Suite("Upgrades")
 struct UpgradeTests {
-    @Test("a SQLite database of the previous version (no lease table) opens for writing and is migrated")
+    @Test("a SQLite database of an earlier version (no lease table, no dropped lines) opens for writing and is migrated")
     func previousVersionDatabase() async throws {
         let directory = NSTemporaryDirectory() + "clearinghouse-upgrade-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -155,14 +155,21 @@ struct UpgradeTests {
         let first = try await StoreOpener.open(settings, access: .write, logger: Logger(label: "upgrade"))
         try await first.store.addPartner(id: PartnerID("acme")!, name: "Acme", key: APIKey.generate(), at: 1)
         first.close()
-        // What the previous version left: every migration but the newest.
+        // What an earlier version left: every migration but the two newest.
         let queue = try DatabaseQueue(path: settings.databasePath)
         try await queue.write { db in
-            try db.execute(sql: "DROP TABLE lease; DELETE FROM grdb_migrations WHERE identifier = 'v7-leases'")
+            try db.execute(
+                sql: """
+                    DROP TABLE lease; ALTER TABLE batch DROP COLUMN dropped_lines;
+                    DELETE FROM grdb_migrations WHERE identifier IN ('v7-leases', 'v8-batch-dropped-lines')
+                    """)
         }
         let reopened = try await StoreOpener.open(settings, access: .write, logger: Logger(label: "upgrade"))
         try await reopened.store.checkReady()
         #expect(try await reopened.store.partners().map(\.id) == ["acme"])
         #expect(try await reopened.store.acquireLease("scheduler", holder: "a", now: 1, ttl: 1000))
+        reopened.close()
+        let columns = try await queue.read { db in try db.columns(in: "batch").map(\.name) }
+        #expect(columns.contains("dropped_lines"))
     }
 }

@@ -117,13 +117,68 @@ struct StoreContractTests {
             let batch = try Batches.signals([("ann", "tents")])
             let first = try await store.ingest(batch, partner: acme, idempotencyKey: "run-1", at: Batches.now)
             guard case .stored(let stored) = first else { Issue.record("first upload not stored"); return }
-            let again = try await store.ingest(try Batches.signals([("ann", "tents")]), partner: acme, idempotencyKey: "run-1", at: Batches.now)
-            #expect(again == .replayed(stored))
+            let again = try await store.ingest(
+                try Batches.signals([("ann", "tents")]), partner: acme, idempotencyKey: "run-1", at: Batches.now + 5_000)
+            guard case .replayed(let replay) = again else { Issue.record("the retry was not a replay: \(again)"); return }
+            #expect(replay.storedForm == stored.storedForm, "the first answer, counts and ledger entry alike")
+            #expect(stored.replayed == false && replay.replayed == true && replay.acceptedNow == 0)
+            #expect(replay.storedAt == Batches.time(Batches.now) && stored.storedAt == replay.storedAt, "the time of the original")
             #expect(try await store.stats(at: Batches.now).signals == 1)
             await #expect(throws: StoreError.idempotencyConflict) {
                 try await store.ingest(try Batches.signals([("ann", "boots")]), partner: acme, idempotencyKey: "run-1", at: Batches.now)
             }
             #expect(try await store.ledgerEntries(LedgerFilter(action: .signalsBatch)).count == 1)
+        }
+    }
+
+    @Test(
+        "a retry after the missing consents arrive stores the lines dropped before, once, and never restores an erased one",
+        arguments: StoreBackend.available)
+    func retryStoresDroppedLinesOnce(_ backend: StoreBackend) async throws {
+        try await TestDatabase.with(backend) { store, _ in
+            let acme = try await store.addPartners(["acme"])["acme"]!
+            try await store.store(try Batches.consents(["ann"]), as: acme)
+            let rows: [(person: String, category: String)] = [("ann", "tents"), ("bob", "tents"), ("cid", "tents"), ("bob", "boots")]
+            func retry(at now: Int64) async throws -> BatchReceipt {
+                let outcome = try await store.ingest(try Batches.signals(rows), partner: acme, idempotencyKey: "chunk-1", at: now)
+                guard case .replayed(let receipt) = outcome else {
+                    Issue.record("a retry was stored as a new batch: \(outcome)")
+                    return outcome.receipt
+                }
+                return receipt
+            }
+            let first = try await store.ingest(try Batches.signals(rows), partner: acme, idempotencyKey: "chunk-1", at: Batches.now)
+            #expect(first.receipt.accepted == 1 && first.receipt.droppedNoConsent == 3)
+            let signalEntries = { try await store.ledgerEntries(LedgerFilter(action: .signalsBatch)).count }
+
+            // Nothing changed: a plain replay, no write.
+            let unchanged = try await retry(at: Batches.now + 1)
+            #expect(unchanged.acceptedNow == 0 && unchanged.accepted == 1 && unchanged.droppedNoConsent == 3)
+            #expect(try await signalEntries() == 1)
+
+            // Bob's consent arrives: his two lines are stored, ann's is not stored again.
+            try await store.store(try Batches.consents(["bob"]), as: acme)
+            let completed = try await retry(at: Batches.now + 2)
+            #expect(completed.acceptedNow == 2 && completed.accepted == 3 && completed.droppedNoConsent == 1)
+            #expect(completed.batchID == first.receipt.batchID && completed.storedAt == Batches.time(Batches.now))
+            #expect(try await store.stats(at: Batches.now).signals == 3)
+            #expect(try await signalEntries() == 2, "the completion is recorded in the ledger")
+            #expect(completed.ledgerSequence != first.receipt.ledgerSequence)
+            let completionReceipt = LedgerReceipt(sequence: completed.ledgerSequence!, hash: Hex.decode(completed.ledgerHash!)!)
+            #expect(try await store.verifyLedger(receipts: [completionReceipt]).finding == nil)
+
+            // Ann revokes (her stored line is erased) and consents again, cid consents: only
+            // cid's dropped line is stored; ann's erased line stays erased.
+            try await store.store(try Batches.revocations(["ann"]), as: acme)
+            try await store.store(try Batches.consents(["ann", "cid"], granted: Batches.now - Batches.day), as: acme)
+            let last = try await retry(at: Batches.now + 3)
+            #expect(last.acceptedNow == 1 && last.accepted == 4 && last.droppedNoConsent == 0)
+            #expect(try await store.stats(at: Batches.now).signals == 3, "bob's two and cid's one")
+
+            // Every line is accounted for: later retries replay the last answer.
+            let replay = try await retry(at: Batches.now + 4)
+            #expect(replay.acceptedNow == 0 && replay.storedForm == last.storedForm)
+            #expect(try await signalEntries() == 3)
         }
     }
 

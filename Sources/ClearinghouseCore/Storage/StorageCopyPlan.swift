@@ -26,7 +26,7 @@ public enum StorageCopyPlan {
         Table(name: "person", columns: ["id", "key"], orderKey: ["id"]),
         Table(name: "category", columns: ["id", "partner_id", "name"], orderKey: ["id"]),
         Table(
-            name: "batch", columns: ["id", "partner_id", "kind", "received", "accepted", "body_sha256", "idempotency_key", "receipt", "created_at"],
+            name: "batch", columns: ["id", "partner_id", "kind", "received", "accepted", "body_sha256", "idempotency_key", "receipt", "created_at", "dropped_lines"],
             orderKey: ["id"]),
         Table(
             name: "consent", columns: ["person_id", "partner_id", "purposes", "granted_at", "expires_at", "proof", "batch_id"],

@@ -92,6 +92,15 @@ public struct BatchReceipt: Sendable, Codable, Equatable {
     /// against `GET /v1/ledger/head` (and `clearinghouse audit verify --receipt`).
     public var ledgerSequence: Int64?
     public var ledgerHash: String?
+    /// When the batch was first stored (RFC 3339): on a replay, the time of the original.
+    /// Set on answers only; the stored receipt and the ledger have the time already.
+    public var storedAt: String?
+    /// Whether this answer comes from an earlier request with the same Idempotency-Key.
+    public var replayed: Bool?
+    /// On a replay: how many of the batch's lines this request stored, which are lines the
+    /// original dropped for missing consent that consents cover now (0 on a plain replay).
+    /// `accepted` counts every line stored under the batch so far.
+    public var acceptedNow: Int?
 
     public init(batchID: Int64, kind: BatchKind, received: Int) {
         self.batchID = batchID
@@ -112,6 +121,9 @@ public struct BatchReceipt: Sendable, Codable, Equatable {
         case notFound = "not_found"
         case ledgerSequence = "ledger_sequence"
         case ledgerHash = "ledger_hash"
+        case storedAt = "stored_at"
+        case replayed
+        case acceptedNow = "accepted_now"
     }
 }
 
