@@ -9,6 +9,7 @@ import sys
 import tempfile
 import time
 import unittest
+from datetime import datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from support import CLIENT, ROOT, CRMExport, Daemon, RecordingProxy, load_client  # noqa: E402
@@ -135,6 +136,11 @@ class DaemonTests(unittest.TestCase):
             self.assertEqual(kinds["signals"]["lines"], export.expected_signals)
             self.assertEqual(kinds["consents"]["lines"], export.expected_consents)
             self.assertEqual(summary["rows_refused"], export.invalid_rows)
+            signals = kinds["signals"]
+            self.assertEqual(signals["stored"] + signals["stored_earlier"], export.expected_signals)
+            self.assertGreater(signals["stored_earlier"], 0, "the chunks acknowledged before the kill count as stored earlier")
+            self.assertTrue(all(r["first_stored_at"] for k in kinds.values() for r in k["replays"]),
+                            "a replayed answer says when the original was stored")
 
             self.assertEqual(self.signal_count() - before_signals, export.expected_signals)
             self.assertEqual(self.daemon.query("SELECT COUNT(*) FROM consent")[0][0] - before_consents, export.expected_consents)
@@ -229,6 +235,136 @@ class DaemonTests(unittest.TestCase):
             missing = run_client([export.path, "--url", self.daemon.url, "--salt-file", salt, *COLUMNS])
             self.assertEqual(missing.returncode, 78)
             self.assertIn("CLEARINGHOUSE_API_KEY", missing.stderr)
+
+
+def simple_export(path, persons, header=("email", "category", "observed_at", "granted_at", "proof"), consented=None,
+                  extra_columns=()):
+    """A CRM export of `persons` customers, one signal each, with a consent time for those `consented` picks."""
+    now = datetime.now(timezone.utc)
+    observed = (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    granted = (now - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(",".join(list(header) + [name for name, _ in extra_columns]) + "\n")
+        for person in range(persons):
+            has_consent = consented is None or consented(person)
+            values = [f"customer{person}@example.com", ("tents", "kayaks", "stoves")[person % 3], observed,
+                      granted if has_consent else "", f"cmp-{person}" if has_consent else ""]
+            out.write(",".join(values + [value for _, value in extra_columns]) + "\n")
+    return path
+
+
+class UploadOutcomeTests(unittest.TestCase):
+    """What a run stored, replayed and dropped, and the exit code a nightly script acts on."""
+
+    def setUp(self):
+        self.daemon = Daemon()
+        self.folder = tempfile.mkdtemp(prefix="clearinghouse-upload-outcome-")
+        self.salt = write_salt(self.folder, salt_hex="44" * 32, kid="k-outcome")
+
+    def tearDown(self):
+        self.daemon.stop()
+
+    def count(self, table):
+        return self.daemon.query(f"SELECT COUNT(*) FROM {table}")[0][0]
+
+    def upload(self, export, *options, state=None):
+        arguments = [export, "--url", self.daemon.url, "--salt-file", self.salt, "--progress", "auto", "--format", "json",
+                     *options]
+        if state:
+            arguments += ["--state-dir", state]
+        result = run_client(arguments, key=self.daemon.key)
+        self.assertNotEqual(result.stdout, "", result.stderr)
+        return result, json.loads(result.stdout)
+
+    def test_a_file_whose_consent_column_is_not_used_fails_and_the_corrected_run_stores_every_signal(self):
+        # The header names the consent time in a way the client does not know.
+        export = simple_export(os.path.join(self.folder, "export.csv"), 20_000,
+                               header=("email", "category", "observed_at", "optin_timestamp", "proof"))
+        first, summary = self.upload(export, "--identifier-type", "email", "--col-identifier", "email")
+        self.assertEqual(first.returncode, 67, first.stderr)
+        self.assertIn("warning: column 'optin_timestamp' is not used; if it holds the consent time, add "
+                      "--col-granted-at optin_timestamp", first.stderr)
+        self.assertIn("20,000 of 20,000 signals (100%) were dropped for missing consent, more than --max-dropped-share 0.5: "
+                      "no consent column was used", first.stderr)
+        self.assertLess(first.stderr.index("warning: column 'optin_timestamp'"), first.stderr.index("signals chunk 1/1"),
+                        "the warning comes before anything is sent")
+        self.assertEqual(summary["unused_columns"], ["optin_timestamp"])
+        self.assertEqual((summary["kinds"]["signals"]["stored"], summary["kinds"]["signals"]["dropped_no_consent"]), (0, 20_000))
+        self.assertEqual(self.count("signal"), 0)
+
+        corrected = ("--identifier-type", "email", "--col-identifier", "email", "--col-granted-at", "optin_timestamp")
+        second, summary = self.upload(export, *corrected)
+        self.assertEqual(second.returncode, 0, second.stderr)
+        signals = summary["kinds"]["signals"]
+        self.assertEqual((signals["stored"], signals["dropped_no_consent"]), (20_000, 0))
+        self.assertEqual(summary["kinds"]["consents"]["stored"], 20_000)
+        self.assertEqual(len(signals["replays"]), 1, "the signals chunk has the first run's key: the daemon completes it")
+        self.assertEqual(signals["replays"][0]["accepted_now"], 20_000)
+        self.assertRegex(signals["replays"][0]["first_stored_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+        self.assertEqual((self.count("signal"), self.count("consent")), (20_000, 20_000))
+
+        third, summary = self.upload(export, *corrected)
+        self.assertEqual(third.returncode, 0, third.stderr)
+        self.assertEqual((summary["kinds"]["signals"]["stored"], summary["kinds"]["signals"]["stored_earlier"]), (0, 20_000))
+        self.assertEqual(self.count("signal"), 20_000)
+        # The same run from a fresh state folder: every chunk goes again and is replayed.
+        fresh, summary = self.upload(export, *corrected, state=os.path.join(self.folder, "fresh-state"))
+        self.assertEqual(fresh.returncode, 0, fresh.stderr)
+        self.assertEqual(summary["kinds"]["signals"]["stored"], 0)
+        self.assertEqual(summary["kinds"]["signals"]["chunks_replayed"], 1)
+        self.assertEqual(self.count("signal"), 20_000)
+        self.assertIn("replayed: already stored 20", fresh.stderr)
+
+    def test_common_header_names_are_used_without_options(self):
+        export = simple_export(os.path.join(self.folder, "export.csv"), 900,
+                               header=("E-Mail", "Category", "purchase_date", "consent_date", "consent_ref"),
+                               extra_columns=[("loyalty_tier", "gold")])
+        result, summary = self.upload(export)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        for column, purpose in (("E-Mail", "the identifier"), ("purchase_date", "the time of the signal"),
+                                ("consent_date", "the consent time"), ("consent_ref", "the consent proof")):
+            self.assertIn(f"using column {column!r} for {purpose}", result.stderr)
+        self.assertIn("warning: column 'loyalty_tier' is not used (no option reads it)", result.stderr)
+        self.assertEqual((summary["kinds"]["signals"]["stored"], summary["kinds"]["consents"]["stored"]), (900, 900))
+        self.assertEqual(self.daemon.query("SELECT COUNT(*) FROM consent WHERE proof LIKE 'cmp-%'")[0][0], 900)
+        # A phone column says the identifier type too.
+        phones = os.path.join(self.folder, "phones.csv")
+        with open(phones, "w") as out:
+            out.write("msisdn,category,observed_at,granted_at\n+447700900123,tents,2026-01-02T00:00:00Z,2026-01-01T00:00:00Z\n")
+        result, summary = self.upload(phones)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(summary["kinds"]["signals"]["stored"], 1)
+
+    def test_dropped_share_threshold_and_consents_uploaded_later_complete_the_earlier_run(self):
+        # 30% of the customers have no consent row: under the default threshold, over a stricter one.
+        export = simple_export(os.path.join(self.folder, "export.csv"), 1_000, consented=lambda person: person % 10 >= 3)
+        strict, summary = self.upload(export, "--max-dropped-share", "0.2")
+        self.assertEqual(strict.returncode, 67, strict.stderr)
+        self.assertIn("300 of 1,000 signals (30%) were dropped for missing consent, more than --max-dropped-share 0.2: "
+                      "300 signals belong to persons with no consent row in this file", strict.stderr)
+        self.assertEqual(self.count("signal"), 700)
+        default, summary = self.upload(export)
+        self.assertEqual(default.returncode, 0, default.stderr)
+        self.assertEqual((summary["kinds"]["signals"]["stored"], summary["kinds"]["signals"]["dropped_no_consent"]), (0, 300))
+
+        # The missing consents arrive in a file of their own; the same command again stores the
+        # 300 dropped signals and not the 700 stored ones a second time.
+        missing = os.path.join(self.folder, "late-consents.csv")
+        with open(missing, "w") as out:
+            out.write("email,granted_at\n")
+            for person in range(1_000):
+                if person % 10 < 3:
+                    out.write(f"customer{person}@example.com,2026-01-01T00:00:00Z\n")
+        late, summary = self.upload(missing)
+        self.assertEqual((late.returncode, summary["kinds"]["consents"]["stored"]), (0, 300), late.stderr)
+        again, summary = self.upload(export)
+        self.assertEqual(again.returncode, 0, again.stderr)
+        signals = summary["kinds"]["signals"]
+        self.assertEqual((signals["stored"], signals["stored_earlier"], signals["dropped_no_consent"]), (300, 700, 0))
+        self.assertEqual(self.count("signal"), 1_000)
+        duplicates = self.daemon.query(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM signal GROUP BY person_id, category_id, observed_at HAVING COUNT(*) > 1)")
+        self.assertEqual(duplicates[0][0], 0)
 
 
 class MutualTLSTests(unittest.TestCase):
