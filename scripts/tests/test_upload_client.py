@@ -316,6 +316,16 @@ class UploadOutcomeTests(unittest.TestCase):
         self.assertIn("replayed: already stored 20", fresh.stderr)
 
     def test_common_header_names_are_used_without_options(self):
+        # The export of the original report: its consent columns are now found by name.
+        literal = simple_export(os.path.join(self.folder, "literal.csv"), 2_000)
+        result, summary = self.upload(literal, "--identifier-type", "email", "--col-identifier", "email")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("using column 'granted_at' for the consent time", result.stderr)
+        self.assertEqual((summary["kinds"]["signals"]["stored"], summary["kinds"]["consents"]["stored"]), (2_000, 2_000))
+        self.assertEqual(summary["unused_columns"], [])
+        self.daemon.stop()
+        self.daemon = Daemon()
+
         export = simple_export(os.path.join(self.folder, "export.csv"), 900,
                                header=("E-Mail", "Category", "purchase_date", "consent_date", "consent_ref"),
                                extra_columns=[("loyalty_tier", "gold")])
