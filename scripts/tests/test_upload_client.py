@@ -345,6 +345,18 @@ class UploadOutcomeTests(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(summary["kinds"]["signals"]["stored"], 1)
 
+    def test_expired_consents_are_named_as_the_cause(self):
+        export = os.path.join(self.folder, "expired.csv")
+        with open(export, "w") as out:
+            out.write("email,category,observed_at,granted_at,expires_at\n")
+            for person in range(50):
+                out.write(f"old{person}@example.com,tents,2025-06-01T00:00:00Z,2025-01-01T00:00:00Z,2025-12-31T00:00:00Z\n")
+        result, summary = self.upload(export)
+        self.assertEqual(result.returncode, 67, result.stderr)
+        self.assertIn("50 of 50 signals (100%) were dropped for missing consent, more than --max-dropped-share 0.5: "
+                      "50 of the 50 consents sent had already expired", result.stderr)
+        self.assertEqual(summary["kinds"]["consents"]["already_expired"], 50)
+
     def test_dropped_share_threshold_and_consents_uploaded_later_complete_the_earlier_run(self):
         # 30% of the customers have no consent row: under the default threshold, over a stricter one.
         export = simple_export(os.path.join(self.folder, "export.csv"), 1_000, consented=lambda person: person % 10 >= 3)
