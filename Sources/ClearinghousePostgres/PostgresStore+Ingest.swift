@@ -52,7 +52,7 @@ extension PostgresStore {
             try await connection.query(
                 """
                 UPDATE batch SET accepted = \(Int64(receipt.accepted)), receipt = \(receiptJSON),
-                    dropped_lines = \(dropped?.storedBytes?.buffer) WHERE id = \(batchID)
+                    dropped_lines = \(DroppedLines.kept(dropped, idempotencyKey: idempotencyKey)?.buffer) WHERE id = \(batchID)
                 """, logger: logger)
             return .stored(receipt.answeringStored(at: now))
         }

@@ -36,7 +36,7 @@ extension SQLiteStore {
             let receiptJSON = String(decoding: try JSONEncoder().encode(receipt), as: UTF8.self)
             try db.execute(
                 sql: "UPDATE batch SET accepted = ?, receipt = ?, dropped_lines = ? WHERE id = ?",
-                arguments: [receipt.accepted, receiptJSON, dropped?.storedBytes.map { Data($0) }, batchID])
+                arguments: [receipt.accepted, receiptJSON, DroppedLines.kept(dropped, idempotencyKey: idempotencyKey).map { Data($0) }, batchID])
             return .stored(receipt.answeringStored(at: now))
         }
         if case .stored(let receipt) = outcome, (receipt.revoked ?? 0) > 0 {

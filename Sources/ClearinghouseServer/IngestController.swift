@@ -113,11 +113,13 @@ public struct IngestController: Sendable {
         let replayed: Bool
         if case .replayed = outcome { replayed = true } else { replayed = false }
         IngestMetrics.stored(receipt, replayed: replayed, duration: ContinuousClock.now - started)
+        let completed = replayed && (receipt.acceptedNow ?? 0) > 0
         context.logger.info(
-            replayed ? "batch replayed" : "batch stored",
+            completed ? "batch completed" : replayed ? "batch replayed" : "batch stored",
             metadata: [
                 "batch.id": "\(receipt.batchID)", "batch.kind": "\(kind.rawValue)", "batch.received": "\(receipt.received)",
-                "batch.accepted": "\(receipt.accepted)", "batch.dropped_no_consent": "\(receipt.droppedNoConsent)",
+                "batch.accepted": "\(receipt.accepted)", "batch.accepted_now": "\(receipt.acceptedNow ?? 0)",
+                "batch.dropped_no_consent": "\(receipt.droppedNoConsent)",
                 "batch.bytes": "\(decoder.rawBytes)", "batch.token_profile": "\(tokenProfile ?? "none")",
                 "batch.duration_ms": "\((ContinuousClock.now - started).milliseconds)",
             ])

@@ -142,6 +142,14 @@ struct IngestHTTPTests {
             #expect(try daemon.count("SELECT COUNT(*) FROM signal") == 2)
             #expect(try daemon.count("SELECT COUNT(*) FROM batch WHERE kind = 'signals'") == 1)
 
+            // The same lines gzip-compressed (by another compressor than the first sender's, if
+            // it used one) are the same request: replayed, not a conflict.
+            var gzipKey = key
+            gzipKey[.contentEncoding] = "gzip"
+            let compressed = try await client.upload("/v1/signals", try await gzip(Array(body.utf8)), as: acme, headers: gzipKey)
+            #expect(compressed.status == .ok && compressed.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
+            #expect(try daemon.count("SELECT COUNT(*) FROM signal") == 2)
+
             let conflict = try await client.upload("/v1/signals", Lines.body([Lines.signal("hana", "tents")]), as: acme, headers: key)
             #expect(conflict.status == .conflict)
             #expect(conflict.errorCode == "idempotency_conflict")

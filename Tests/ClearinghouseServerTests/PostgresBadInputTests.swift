@@ -58,6 +58,33 @@ struct PostgresBadInputTests {
         try await TestPostgresServer.dropDatabase(good.database)
     }
 
+    @Test("a database of an earlier version (no dropped lines) is migrated when a writing command opens it")
+    func earlierSchemaIsMigrated() async throws {
+        let database = try await TestPostgresServer.createDatabase("upgrade")
+        let directory = NSTemporaryDirectory() + "pg-upgrade-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func run(_ arguments: [String]) async throws -> ChildProcess.Result {
+            try await ChildProcess.run(
+                DaemonProcess.binary, arguments + ["--data-dir", directory, "--storage-url", "\(database)"],
+                environment: [StorageSettings.passwordVariable: TestPostgresServer.password])
+        }
+        #expect(try await run(["partner", "add", "acme", "--name", "Acme"]).status == 0)
+        // What the previous version left: every migration but pg3.
+        for statement in [
+            "ALTER TABLE batch DROP COLUMN dropped_lines", "DELETE FROM schema_migration WHERE name = 'pg3-batch-dropped-lines'",
+        ] {
+            try await PostgresMaintenance.execute(statement, on: database, password: TestPostgresServer.password)
+        }
+        await #expect(throws: (any Error).self) {
+            try await PostgresMaintenance.execute("SELECT dropped_lines FROM batch", on: database, password: TestPostgresServer.password)
+        }
+        let again = try await run(["partner", "add", "globex", "--name", "Globex"])
+        #expect(again.status == 0, "\(String(decoding: again.stderr, as: UTF8.self))")
+        try await PostgresMaintenance.execute("SELECT dropped_lines FROM batch", on: database, password: TestPostgresServer.password)
+        try await TestPostgresServer.dropDatabase(database.database)
+    }
+
     @Test("an outage: /readyz and writes answer 503 (Retry-After, nothing stored), and both recover")
     func outage() async throws {
         let server = try #require(TestPostgresServer.location)

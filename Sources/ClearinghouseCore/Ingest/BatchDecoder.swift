@@ -32,7 +32,11 @@ public final class BatchDecoder {
     private var csv = CSVLineReader()
     private let inflater: GzipInflater?
     private let spool: BatchSpool
-    private var digest = SHA256()
+    /// Of the body's content (inflated when gzip): the same lines compressed by another gzip
+    /// are the same request, so a partner's retry never depends on its compressor's bytes.
+    private var contentDigest = SHA256()
+    /// Of the bytes as sent, which earlier versions keyed batches by.
+    private var sentDigest = SHA256()
     private var errors: [LineError] = []
     public private(set) var rawBytes = 0
     public private(set) var recordCount = 0
@@ -60,7 +64,7 @@ public final class BatchDecoder {
     public func feed(_ chunk: UnsafeRawBufferPointer) throws(Rejection) {
         rawBytes += chunk.count
         guard rawBytes <= limits.maxBodyBytes else { throw .bodyTooLarge(limit: limits.maxBodyBytes) }
-        digest.update(bufferPointer: chunk)
+        sentDigest.update(bufferPointer: chunk)
         do {
             if let inflater {
                 try inflater.inflate(chunk) { try self.consume($0) }
@@ -98,10 +102,11 @@ public final class BatchDecoder {
         }
         return DecodedBatch(
             kind: kind, received: recordCount, categories: builder.categoryNames,
-            bodyDigest: Array(digest.finalize()), records: records)
+            bodyDigest: Array(contentDigest.finalize()), sentDigest: Array(sentDigest.finalize()), records: records)
     }
 
     private func consume(_ decoded: UnsafeRawBufferPointer) throws {
+        contentDigest.update(bufferPointer: decoded)
         try splitter.feed(decoded) { line, number in try self.handle(line: line, number: number) }
     }
 

@@ -8,8 +8,12 @@ public struct DecodedBatch: Sendable {
     public let received: Int
     /// Categories of a signal batch, numbered as ``SignalRecord/categoryIndex``.
     public let categories: [String]
-    /// SHA-256 of the raw body as sent: an idempotent retry must send the same bytes.
+    /// SHA-256 of the body's content (after gzip inflation): an idempotent retry must send the
+    /// same lines, compressed or not, by any compressor. Stored with the batch and in the ledger.
     public let bodyDigest: [UInt8]
+    /// SHA-256 of the bytes as sent, which batches stored by earlier versions were keyed by, so
+    /// a retry of one of those is still recognised.
+    public let sentDigest: [UInt8]
     let records: SpooledRecords
 
     /// Whether the batch outgrew the spool's memory limit and was read back from disk.

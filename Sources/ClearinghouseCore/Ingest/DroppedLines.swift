@@ -41,4 +41,10 @@ public struct DroppedLines: Sendable, Equatable {
 
     /// What the batch row stores: nothing when no line is left to store.
     public var storedBytes: [UInt8]? { isEmpty ? nil : bytes }
+
+    /// What a new batch row keeps: only a batch sent with an Idempotency-Key can be retried, so
+    /// only such a batch keeps its dropped lines.
+    public static func kept(_ dropped: DroppedLines?, idempotencyKey: String?) -> [UInt8]? {
+        idempotencyKey == nil ? nil : dropped?.storedBytes
+    }
 }

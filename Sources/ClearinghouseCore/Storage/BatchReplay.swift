@@ -22,9 +22,12 @@ public struct EarlierBatch: Sendable {
         self.dropped = dropped.map(DroppedLines.init(bytes:))
     }
 
-    /// Throws ``StoreError/idempotencyConflict`` unless `batch` is the request first sent.
+    /// Throws ``StoreError/idempotencyConflict`` unless `batch` is the request first sent: the
+    /// same kind and content (or, for a batch stored by an earlier version, the same bytes).
     public func checkSameRequest(_ batch: DecodedBatch) throws {
-        guard kind == batch.kind.rawValue, bodyDigest == batch.bodyDigest else { throw StoreError.idempotencyConflict }
+        guard kind == batch.kind.rawValue, bodyDigest == batch.bodyDigest || bodyDigest == batch.sentDigest else {
+            throw StoreError.idempotencyConflict
+        }
     }
 
     /// The lines a retry of `batch` may still store, when there are any.
@@ -38,7 +41,7 @@ public struct EarlierBatch: Sendable {
         var answer = receipt
         answer.storedAt = RFC3339.format(milliseconds: createdAt)
         answer.replayed = true
-        answer.acceptedNow = 0
+        if receipt.kind == .signals { answer.acceptedNow = 0 }
         return answer
     }
 
@@ -83,3 +86,4 @@ extension BatchReceipt {
         return answer
     }
 }
+
