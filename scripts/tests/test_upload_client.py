@@ -288,7 +288,7 @@ class UploadOutcomeTests(unittest.TestCase):
                       "no consent column was used", first.stderr)
         self.assertLess(first.stderr.index("warning: column 'optin_timestamp'"), first.stderr.index("signals chunk 1/1"),
                         "the warning comes before anything is sent")
-        self.assertEqual(summary["unused_columns"], ["optin_timestamp"])
+        self.assertEqual(summary["unused_columns"], ["optin_timestamp", "proof"])
         self.assertEqual((summary["kinds"]["signals"]["stored"], summary["kinds"]["signals"]["dropped_no_consent"]), (0, 20_000))
         self.assertEqual(self.count("signal"), 0)
 
@@ -345,6 +345,30 @@ class UploadOutcomeTests(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(summary["kinds"]["signals"]["stored"], 1)
 
+    def test_options_win_over_recognised_names_and_a_proof_without_a_time_is_unused(self):
+        export = os.path.join(self.folder, "explicit.csv")
+        with open(export, "w") as out:
+            out.write("Email,category,observed_at,consent_date,expiry,proof\n")
+            out.write("a@example.com,tents,2026-01-02T00:00:00Z,2030-01-01T00:00:00Z,2026-01-01T00:00:00Z,cmp-1\n")
+        # consent_date is named for the expiry: the consent time must not take it too.
+        dry = run_client([export, "--salt-file", self.salt, "--dry-run", "--col-identifier", "email",
+                          "--col-expires-at", "consent_date", "--col-granted-at", "expiry", "--format", "json"])
+        self.assertEqual(dry.returncode, 0, dry.stderr)
+        self.assertEqual(json.loads(dry.stdout)["unused_columns"], [])
+        same = run_client([export, "--salt-file", self.salt, "--dry-run", "--col-granted-at", "expiry",
+                           "--col-expires-at", "expiry"])
+        self.assertEqual(same.returncode, 78)
+        self.assertIn("--col-expires-at and --col-granted-at both name the column 'expiry'", same.stderr)
+        # Without a consent time, the proof column is reported as unused, not as used.
+        without = os.path.join(self.folder, "without.csv")
+        with open(without, "w") as out:
+            out.write("email,category,observed_at,proof\na@example.com,tents,2026-01-02T00:00:00Z,cmp-1\n")
+        result = run_client([without, "--salt-file", self.salt, "--dry-run", "--format", "json"])
+        self.assertIn("warning: column 'proof' (the consent proof) is not used: it is read only with a consent time",
+                      result.stderr)
+        self.assertNotIn("using column 'proof'", result.stderr)
+        self.assertEqual(json.loads(result.stdout)["unused_columns"], ["proof"])
+
     def test_expired_consents_are_named_as_the_cause(self):
         export = os.path.join(self.folder, "expired.csv")
         with open(export, "w") as out:
@@ -369,8 +393,8 @@ class UploadOutcomeTests(unittest.TestCase):
         self.assertEqual(default.returncode, 0, default.stderr)
         self.assertEqual((summary["kinds"]["signals"]["stored"], summary["kinds"]["signals"]["dropped_no_consent"]), (0, 300))
 
-        # The missing consents arrive in a file of their own; the same command again stores the
-        # 300 dropped signals and not the 700 stored ones a second time.
+        # The missing consents arrive in a file of their own; the same command with
+        # --resend-dropped stores the 300 dropped signals and not the 700 stored ones again.
         missing = os.path.join(self.folder, "late-consents.csv")
         with open(missing, "w") as out:
             out.write("email,granted_at\n")
@@ -379,7 +403,12 @@ class UploadOutcomeTests(unittest.TestCase):
                     out.write(f"customer{person}@example.com,2026-01-01T00:00:00Z\n")
         late, summary = self.upload(missing)
         self.assertEqual((late.returncode, summary["kinds"]["consents"]["stored"]), (0, 300), late.stderr)
-        again, summary = self.upload(export)
+        # A plain re-run resends nothing that was acknowledged.
+        plain, summary = self.upload(export)
+        self.assertEqual((plain.returncode, summary["kinds"]["signals"]["stored"]), (0, 0), plain.stderr)
+        self.assertNotIn("chunk 1/", plain.stderr)
+        self.assertEqual(self.count("signal"), 700)
+        again, summary = self.upload(export, "--resend-dropped")
         self.assertEqual(again.returncode, 0, again.stderr)
         signals = summary["kinds"]["signals"]
         self.assertEqual((signals["stored"], signals["stored_earlier"], signals["dropped_no_consent"]), (300, 700, 0))
