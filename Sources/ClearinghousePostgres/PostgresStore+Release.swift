@@ -77,7 +77,7 @@ extension PostgresStore {
         try await readSnapshot { connection in
             let plan = try await PostgresReleasePlan.make(connection, now: now, parts: parts, logger: logger)
             let sinks = plan.ranges.map { _ in makeSink(plan.catalog) }
-            let readers = min(max(1, concurrency), plan.ranges.count)
+            let readers = min(max(1, concurrency) * 2, plan.ranges.count)
             if readers == 1 {
                 for (range, sink) in zip(plan.ranges, sinks) {
                     try await plan.scan(connection, persons: range, into: sink, logger: logger)
