@@ -149,14 +149,18 @@ struct PostgresBatchWriter {
         // this partner waits for this batch to commit, then erases what it stored; one that
         // holds it already makes this batch wait, then read the consents after it.
         try await PostgresErasure.lockPartner(connection, partner.rowID, exclusive: false, logger: logger)
+        // Two index lookups a key, forced by the LATERAL subquery: joined plainly, the planner
+        // hashes the whole person table for a chunk of keys (measured with 2 M persons: 0.7-0.9 s
+        // for 20,000 keys, 0.3 s this way). Keys in index order keep lookups on nearby pages.
+        keys.sort { $0.lexicographicallyPrecedes($1) }
         var consented: [Data: Int64] = [:]
         for chunk in keys.chunked(PostgresStore.chunkRows) {
             let rows = try await connection.query(
                 """
-                SELECT p.key, p.id FROM unnest(\(chunk.map { ByteBuffer(bytes: $0) })::bytea[]) AS k(key)
-                JOIN person p ON p.key = k.key
-                JOIN consent c ON c.person_id = p.id AND c.partner_id = \(partner.rowID)
-                WHERE \(unescaped: LiveConsent.sql(alias: "c", now: "\(now)"))
+                SELECT k.key, found.id FROM unnest(\(chunk.map { ByteBuffer(bytes: $0) })::bytea[]) AS k(key)
+                CROSS JOIN LATERAL (
+                    SELECT p.id FROM person p JOIN consent c ON c.person_id = p.id AND c.partner_id = \(partner.rowID)
+                    WHERE p.key = k.key AND \(unescaped: LiveConsent.sql(alias: "c", now: "\(now)")) OFFSET 0) AS found
                 """, logger: logger)
             for try await (key, id) in rows.decode((ByteBuffer, Int64).self) { consented[Data(key.readableBytesView)] = id }
         }
@@ -344,8 +348,12 @@ struct PostgresBatchWriter {
             for _ in 0..<3 {
                 try await connection.query(
                     "INSERT INTO person (key) SELECT unnest(\(binds)::bytea[]) ON CONFLICT (key) DO NOTHING", logger: logger)
+                // One index lookup a key (a plain `= ANY` may scan the whole table, as above).
                 let rows = try await connection.query(
-                    "SELECT key, id FROM person WHERE key = ANY(\(binds)) FOR KEY SHARE", logger: logger)
+                    """
+                    SELECT k.key, found.id FROM unnest(\(binds)::bytea[]) AS k(key)
+                    CROSS JOIN LATERAL (SELECT id FROM person WHERE person.key = k.key FOR KEY SHARE) AS found
+                    """, logger: logger)
                 var found = 0
                 for try await (key, id) in rows.decode((ByteBuffer, Int64).self) {
                     personOf[Data(key.readableBytesView)] = id
@@ -361,10 +369,14 @@ struct PostgresBatchWriter {
     private func lockConsents(of persons: [Int64]) async throws -> [Int64: StoredConsent] {
         var state: [Int64: StoredConsent] = [:]
         for chunk in persons.sorted().chunked(PostgresStore.chunkRows) {
+            // One primary-key lookup a person, in person order (so two batches lock in the same
+            // order): with `person_id = ANY(...)` the planner walks every consent of the partner
+            // through consent_by_partner instead (measured: 0.34 s for 20,000 of 2 M).
             let rows = try await connection.query(
                 """
-                SELECT person_id, purposes, granted_at, expires_at, proof, batch_id FROM consent
-                WHERE partner_id = \(partner.rowID) AND person_id = ANY(\(chunk)) ORDER BY person_id FOR UPDATE
+                SELECT found.* FROM unnest(\(chunk)::bigint[]) AS k(person) CROSS JOIN LATERAL (
+                    SELECT person_id, purposes, granted_at, expires_at, proof, batch_id FROM consent
+                    WHERE person_id = k.person AND partner_id = \(partner.rowID) FOR UPDATE) AS found
                 """, logger: logger)
             for try await (person, purposes, granted, expires, proof, batch) in rows.decode(
                 (Int64, Int64, Int64, Int64?, String?, Int64).self)
