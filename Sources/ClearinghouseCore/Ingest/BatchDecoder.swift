@@ -64,7 +64,8 @@ public final class BatchDecoder {
     public func feed(_ chunk: UnsafeRawBufferPointer) throws(Rejection) {
         rawBytes += chunk.count
         guard rawBytes <= limits.maxBodyBytes else { throw .bodyTooLarge(limit: limits.maxBodyBytes) }
-        sentDigest.update(bufferPointer: chunk)
+        // Without gzip the bytes sent are the content: one digest serves both.
+        if inflater != nil { sentDigest.update(bufferPointer: chunk) }
         do {
             if let inflater {
                 try inflater.inflate(chunk) { try self.consume($0) }
@@ -100,9 +101,10 @@ public final class BatchDecoder {
         } catch {
             throw Self.rejection(for: error)
         }
+        let content = Array(contentDigest.finalize())
         return DecodedBatch(
             kind: kind, received: recordCount, categories: builder.categoryNames,
-            bodyDigest: Array(contentDigest.finalize()), sentDigest: Array(sentDigest.finalize()), records: records)
+            bodyDigest: content, sentDigest: inflater == nil ? content : Array(sentDigest.finalize()), records: records)
     }
 
     private func consume(_ decoded: UnsafeRawBufferPointer) throws {

@@ -8,6 +8,10 @@ struct LineRecordBuilder {
     let deriver: PersonKeyDeriver
     let latestAllowedTime: Int64
     var categories: CategoryTable
+    /// The kind's allowed and required fields as bits (by `LineField.rawValue`), computed once:
+    /// checked for every field of every line, where building the kind's `Set` cost hashing.
+    private let allowedBits: UInt16
+    private let requiredBits: UInt16
 
     private var seen: UInt16 = 0
     private var token = [UInt8](repeating: 0, count: 32)
@@ -30,6 +34,8 @@ struct LineRecordBuilder {
         self.deriver = deriver
         self.latestAllowedTime = now + limits.futureToleranceMilliseconds
         self.categories = CategoryTable(limit: limits.maxCategoriesPerBatch)
+        self.allowedBits = kind.allowedFields.reduce(0) { $0 | (1 << $1.rawValue) }
+        self.requiredBits = kind.requiredFields.reduce(0) { $0 | (1 << $1.rawValue) }
         kid.reserveCapacity(Self.maxKidBytes)
     }
 
@@ -42,7 +48,7 @@ struct LineRecordBuilder {
 
     /// Takes one field of the current line.
     mutating func take(_ field: LineField, _ value: LineValue) throws(LineProblem) {
-        guard kind.allowedFields.contains(field) else {
+        guard allowedBits & (1 << field.rawValue) != 0 else {
             throw LineProblem(
                 field: field.name, problem: "field '\(field.name)' does not belong in a \(kind.lineNoun) line",
                 fix: "a \(kind.lineNoun) line has \(kind.allowedFields.map(\.name).sorted().joined(separator: ", "))")
@@ -72,7 +78,7 @@ struct LineRecordBuilder {
 
     /// Checks the line is whole, derives the person key, and appends the record to `out`.
     mutating func complete(into out: inout [UInt8]) throws(LineProblem) {
-        for field in kind.requiredFields where seen & (1 << field.rawValue) == 0 {
+        if seen & requiredBits != requiredBits, let field = kind.requiredFields.first(where: { seen & (1 << $0.rawValue) == 0 }) {
             throw LineProblem(
                 field: field.name, problem: "field '\(field.name)' is missing",
                 fix: "a \(kind.lineNoun) line needs \(kind.requiredFields.map(\.name).joined(separator: ", "))")
