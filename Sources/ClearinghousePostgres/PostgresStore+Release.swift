@@ -69,8 +69,12 @@ extension PostgresStore {
     /// Reads every signal under live consent, grouped by person, from one REPEATABLE READ
     /// snapshot, in person order through the covering index, into the same in-memory counting
     /// engine as SQLite. With `concurrency` > 1 the snapshot is exported
-    /// (`pg_export_snapshot`) and that many connections import it and read the person ranges
-    /// in turn, each range into its own sink: several readers, one consistent view.
+    /// (`pg_export_snapshot`) and twice that many connections import it and read the person
+    /// ranges in turn, each range into its own sink: several readers, one consistent view. Two
+    /// readers a worker because the server does most of the work: while one reader counts its
+    /// answer, another's query keeps the core busy (measured at 10 M signals: 1.72-1.75 s,
+    /// against 1.88-1.95 s with one reader a worker). Memory does not grow with readers: the
+    /// sinks are per range.
     public func readReleaseSignals<Sink: PersonSignalSink & Sendable>(
         at now: Int64, parts: Int, concurrency: Int, makeSink: @escaping @Sendable (ReleaseCatalog) -> Sink
     ) async throws -> (catalog: ReleaseCatalog, sinks: [Sink]) {
