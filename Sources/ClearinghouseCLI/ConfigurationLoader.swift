@@ -131,7 +131,8 @@ public enum ConfigurationLoader {
             maxHeaderBytes: integer("server.max_header_bytes"),
             storage: storage,
             leaseSeconds: integer("cluster.lease_seconds"),
-            releaseEngine: ReleaseEngine(rawValue: text("release.engine")) ?? .memory)
+            releaseEngine: ReleaseEngine(rawValue: text("release.engine")) ?? .memory,
+            metricsHost: text("metrics.host"), metricsPort: integer("metrics.port"))
     }
 
     /// TLS needs both certificate and key; a client CA needs TLS.

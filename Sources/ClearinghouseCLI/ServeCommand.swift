@@ -18,6 +18,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Port to listen on, 0 for any free port (default 8420; setting server.port).")
     var port: Int?
 
+    @Option(name: .long, help: "Port of the Prometheus listener, 0 to turn it off (default 8421; setting metrics.port).")
+    var metricsPort: Int?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (setting log.level).")
     var logLevel: String?
 
@@ -32,6 +35,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be from 0 to 65535") }
+        if let metricsPort, !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be from 0 to 65535") }
         if let logLevel, Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
@@ -41,6 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
         var flags: [String: ConfigContent] = [:]
         if let host { flags["server.host"] = .string(host) }
         if let port { flags["server.port"] = .int(port) }
+        if let metricsPort { flags["metrics.port"] = .int(metricsPort) }
         if let logLevel { flags["log.level"] = .string(logLevel) }
         if let tlsCertificate { flags["tls.certificate_file"] = .string(tlsCertificate) }
         if let tlsKey { flags["tls.key_file"] = .string(tlsKey) }
@@ -54,7 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "clearinghouse")
         logger.logLevel = level
-        let app = try await buildApplication(settings, logger: logger)
+        let app = try await buildApplication(settings, logger: logger, metrics: PrometheusExposition.bootstrap())
         try await app.runService()
         logger.info("clearinghouse stopped")
     }

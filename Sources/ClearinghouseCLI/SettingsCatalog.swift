@@ -63,6 +63,12 @@ public enum SettingsCatalog {
             key: "server.port", kind: .integer(0...65535), defaultValue: "8420",
             summary: "TCP port the daemon listens on; 0 picks a free port (flag --port)."),
         Setting(
+            key: "metrics.host", kind: .text, defaultValue: "127.0.0.1",
+            summary: "Address of the Prometheus listener (GET /metrics), apart from the API so partners cannot read the consortium's activity; loopback by default."),
+        Setting(
+            key: "metrics.port", kind: .integer(0...65535), defaultValue: "8421",
+            summary: "Port of the Prometheus listener; 0 turns it off (flag --metrics-port)."),
+        Setting(
             key: "server.idle_timeout_seconds", kind: .integer(1...3600), defaultValue: "60",
             summary: "A connection with no traffic either way for this long is closed."),
         Setting(

@@ -5,17 +5,25 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOSSL
+import Prometheus
 import ServiceLifecycle
 
 /// What `serve` runs, and what tests run with their own settings (port 0, a temporary data
 /// directory): opens or creates the data directory, the pepper and the database, then builds
 /// the HTTP application around them.
-public func buildApplication(_ settings: ServerSettings, logger: Logger) async throws -> some ApplicationProtocol {
-    try buildApplication(try await DaemonRuntime.open(settings, logger: logger), logger: logger)
+///
+/// With `metrics` (the registry `serve` bootstraps swift-metrics with) and `metrics.port` not 0,
+/// the Prometheus listener runs beside the API.
+public func buildApplication(
+    _ settings: ServerSettings, logger: Logger, metrics: PrometheusCollectorRegistry? = nil
+) async throws -> some ApplicationProtocol {
+    try buildApplication(try await DaemonRuntime.open(settings, logger: logger), logger: logger, metrics: metrics)
 }
 
 /// Builds the application around an already opened runtime (tests open it first to add partners).
-public func buildApplication(_ runtime: DaemonRuntime, logger: Logger) throws -> some ApplicationProtocol {
+public func buildApplication(
+    _ runtime: DaemonRuntime, logger: Logger, metrics: PrometheusCollectorRegistry? = nil
+) throws -> some ApplicationProtocol {
     let settings = runtime.settings
     let router = buildRouter(runtime)
     let host = settings.host
@@ -33,7 +41,7 @@ public func buildApplication(_ runtime: DaemonRuntime, logger: Logger) throws ->
         router: router,
         server: server,
         configuration: .init(address: .hostname(host, port: settings.port), serverName: "clearinghouse"),
-        services: releaseServices(runtime, logger: logger),
+        services: releaseServices(runtime, logger: logger) + metricsServices(metrics, settings, logger: logger),
         onServerRunning: { channel in
             logger.notice(
                 "clearinghouse listening",
@@ -44,6 +52,12 @@ public func buildApplication(_ runtime: DaemonRuntime, logger: Logger) throws ->
         },
         logger: logger
     )
+}
+
+/// The Prometheus listener, when there is a registry and `metrics.port` is not 0.
+func metricsServices(_ registry: PrometheusCollectorRegistry?, _ settings: ServerSettings, logger: Logger) -> [any Service] {
+    guard let registry, settings.metricsPort != 0 else { return [] }
+    return [PrometheusExposition.listener(registry, host: settings.metricsHost, port: settings.metricsPort, logger: logger)]
 }
 
 /// The scheduled services: releases (`release.every`) and purges (`retention.every`).
@@ -76,6 +90,8 @@ func releaseServices(_ runtime: DaemonRuntime, logger: Logger) -> [any Service] 
 /// The routes of the API, for `buildApplication` and for router-level tests.
 public func buildRouter(_ runtime: DaemonRuntime) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
+    // First, so every request is counted (refused ones too), by route template and status.
+    router.add(middleware: MetricsMiddleware())
     router.addRoutes(HealthController(store: runtime.store).routes)
     router.addRoutes(OpenAPIController().routes)
     router.group("v1")

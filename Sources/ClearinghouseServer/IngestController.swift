@@ -37,7 +37,9 @@ public struct IngestController: Sendable {
     func ingest(_ kind: BatchKind, _ request: Request, _ context: AppRequestContext) async throws -> Response {
         let partner = try context.requirePartner()
         let response = try await uploads.withSlot(partner.id) {
-            try await ingest(kind, request, context, as: partner)
+            DaemonMetrics.uploadsInFlight.increment()
+            defer { DaemonMetrics.uploadsInFlight.decrement() }
+            return try await ingest(kind, request, context, as: partner)
         }
         guard let response else {
             RateLimitMetrics.limited("concurrent_uploads")
@@ -100,6 +102,7 @@ public struct IngestController: Sendable {
                 message: "this Idempotency-Key was already used with a different body; use a new key for a new batch")
         } catch {
             IngestMetrics.batch(kind: kind, result: "failed")
+            DaemonMetrics.storageError("ingest")
             context.logger.error(
                 "batch could not be stored", metadata: ["batch.kind": "\(kind.rawValue)", "error.type": "\(type(of: error))"])
             var failure = APIError(

@@ -71,6 +71,7 @@ public struct PartnerAuthenticator: RouterMiddleware {
     private func checkCertificate(of context: Context, names partner: AuthenticatedPartner) async throws {
         let name = try? await ClientCertificate.commonName(on: context.channel)
         guard name == partner.id else {
+            DaemonMetrics.authenticationRefused("client_certificate")
             context.logger.warning(
                 "authentication failed: client certificate names another partner",
                 metadata: ["auth.partner": "\(partner.id)", "auth.certificate_name": "\(name ?? "none")"])
@@ -86,6 +87,7 @@ public struct PartnerAuthenticator: RouterMiddleware {
             let key = APIKey.parse(header.dropFirst("Bearer ".count))
         else {
             logger.notice("authentication failed", metadata: ["auth.reason": "malformed"])
+            DaemonMetrics.authenticationRefused("malformed")
             throw APIError.unauthorized
         }
         let credential: StoredCredential?
@@ -94,6 +96,7 @@ public struct PartnerAuthenticator: RouterMiddleware {
         } catch {
             // The database is unreachable (PostgreSQL down): nothing can be checked or stored.
             logger.error("key lookup failed", metadata: ["error.type": "\(type(of: error))"])
+            DaemonMetrics.storageError("authenticate")
             var failure = APIError(
                 .serviceUnavailable, code: "storage_unavailable",
                 message: "the database is unreachable and nothing was stored; retry later (with the same Idempotency-Key for writes)")
@@ -103,6 +106,7 @@ public struct PartnerAuthenticator: RouterMiddleware {
         let valid = key.matches(storedDigest: credential?.secretDigest)
         guard valid, let credential, credential.usable else {
             logger.notice("authentication failed", metadata: ["auth.key_id": "\(key.keyID)"])
+            DaemonMetrics.authenticationRefused("unknown_or_unusable_key")
             throw APIError.unauthorized
         }
         return credential.partner

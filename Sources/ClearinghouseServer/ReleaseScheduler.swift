@@ -65,6 +65,7 @@ public struct ReleaseScheduler: Service {
     private func releaseOnce() async {
         do {
             let record = try await service.releaseNow(trigger: "schedule", at: WallClock.nowMilliseconds())
+            DaemonMetrics.released(record, spentRho: try? await service.store.spentRho(period: record.budgetPeriod))
             logger.notice(
                 "scheduled release stored",
                 metadata: [
@@ -73,9 +74,12 @@ public struct ReleaseScheduler: Service {
                 ])
             await exports?.run(release: record.id, logger: logger)
         } catch let error as ReleaseError {
+            DaemonMetrics.releaseNotStored("refused")
             logger.warning("scheduled release refused", metadata: ["release.reason": "\(error)"])
             try? await Task.sleep(for: .seconds(intervalSeconds))
         } catch {
+            DaemonMetrics.releaseNotStored("failed")
+            DaemonMetrics.storageError("release")
             logger.error("scheduled release failed", metadata: ["error.type": "\(type(of: error))"])
             try? await Task.sleep(for: .seconds(intervalSeconds))
         }

@@ -31,6 +31,7 @@ public struct RetentionService: Service {
                 } catch is NotTheLeaseHolder {
                     // Another daemon purges.
                 } catch {
+                    DaemonMetrics.storageError("purge")
                     logger.error("scheduled purge failed", metadata: ["error.type": "\(type(of: error))"])
                 }
                 do { try await Task.sleep(for: .seconds(intervalSeconds)) } catch { return }

@@ -48,6 +48,11 @@ public struct ServerSettings: Sendable {
     public var leaseSeconds: Int
     /// Where releases count: in memory from one snapshot, or in SQL in the database (PostgreSQL).
     public var releaseEngine: ReleaseEngine
+    /// The Prometheus listener, apart from the API so that partners cannot read the
+    /// consortium's activity; loopback by default.
+    public var metricsHost: String
+    /// Its port; 0 turns it off.
+    public var metricsPort: Int
 
     public init(
         host: String = "127.0.0.1",
@@ -70,7 +75,9 @@ public struct ServerSettings: Sendable {
         maxHeaderBytes: Int = 16 * 1024,
         storage: StorageSettings = StorageSettings(),
         leaseSeconds: Int = 30,
-        releaseEngine: ReleaseEngine = .memory
+        releaseEngine: ReleaseEngine = .memory,
+        metricsHost: String = "127.0.0.1",
+        metricsPort: Int = 0
     ) {
         self.host = host
         self.port = port
@@ -93,6 +100,8 @@ public struct ServerSettings: Sendable {
         self.storage = storage
         self.leaseSeconds = leaseSeconds
         self.releaseEngine = releaseEngine
+        self.metricsHost = metricsHost
+        self.metricsPort = metricsPort
     }
 
     public var databasePath: String { "\(dataDirectory)/clearinghouse.sqlite" }

@@ -36,7 +36,8 @@ struct DaemonProcess {
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--data-dir", dataDirectory, "--port", "0", "--log-level", "info"] + extra
+        // The Prometheus listener is off: its default port is fixed, and tests run daemons side by side.
+        process.arguments = ["serve", "--data-dir", dataDirectory, "--port", "0", "--metrics-port", "0", "--log-level", "info"] + extra
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = FileHandle.nullDevice
         // The durability tests upload as fast as they can; rate limits have their own tests.

@@ -124,7 +124,7 @@ struct TwoDaemonTests {
             atPath: "\(third)/pepper.key", contents: Data((0..<32).map { _ in UInt8.random(in: 0...255) }),
             attributes: [.posixPermissions: 0o600])
         let other = try await ChildProcess.run(
-            DaemonProcess.binary, ["serve", "--data-dir", third, "--storage-url", url, "--port", "0"], environment: environment)
+            DaemonProcess.binary, ["serve", "--data-dir", third, "--storage-url", url, "--port", "0", "--metrics-port", "0"], environment: environment)
         #expect(other.status != 0)
         #expect(String(decoding: other.stderr, as: UTF8.self).contains("\(third)/pepper.key does not belong to this database"))
         await follower.terminate()

@@ -12,7 +12,7 @@ import time
 def start_daemon(binary, data_dir, log_path, extra=(), env=None):
     log = open(log_path, "w")
     process = subprocess.Popen(
-        [binary, "serve", "--data-dir", data_dir, "--port", "0", "--log-level", "notice", *extra],
+        [binary, "serve", "--data-dir", data_dir, "--port", "0", "--metrics-port", "0", "--log-level", "notice", *extra],
         stderr=log, stdout=subprocess.DEVNULL, env=env)
     deadline = time.time() + 30
     while time.time() < deadline:

@@ -64,7 +64,8 @@ class Daemon:
                    CLEARINGHOUSE_RELEASE_EVERY="off", CLEARINGHOUSE_RETENTION_EVERY="off")
         log = open(self.log_path, "a")
         self.process = subprocess.Popen(
-            [self.binary, "serve", "--data-dir", self.data_dir, "--port", str(self.port), "--log-level", "notice"],
+            [self.binary, "serve", "--data-dir", self.data_dir, "--port", str(self.port), "--metrics-port", "0",
+             "--log-level", "notice"],
             stdout=subprocess.DEVNULL, stderr=log, env=env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

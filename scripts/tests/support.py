@@ -47,8 +47,10 @@ class Daemon:
         self.log_path = os.path.join(self.folder, "daemon.log")
         self.log = open(self.log_path, "w")
         env = dict(os.environ, **(environment or {}))
+        # The Prometheus listener is off unless a test asks for it (its default port is fixed).
+        metrics = [] if "--metrics-port" in arguments else ["--metrics-port", "0"]
         self.process = subprocess.Popen([binary(), "serve", "--data-dir", self.data, "--port", "0", "--log-level", "info",
-                                         *arguments],
+                                         *metrics, *arguments],
                                         stdout=subprocess.DEVNULL, stderr=self.log, env=env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
