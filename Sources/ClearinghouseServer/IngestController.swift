@@ -14,6 +14,7 @@ public struct IngestController: Sendable {
     let deriver: PersonKeyDeriver
     let settings: ServerSettings
     let uploads: ConcurrentUploadLimiter
+    let keysInFlight = IdempotencyKeysInFlight()
 
     public init(store: any ClearinghouseStore, deriver: PersonKeyDeriver, settings: ServerSettings) {
         self.store = store
@@ -57,10 +58,22 @@ public struct IngestController: Sendable {
         _ kind: BatchKind, _ request: Request, _ context: AppRequestContext, as partner: AuthenticatedPartner
     ) async throws -> Response {
         let started = ContinuousClock.now
-        context.logger.debug("batch receiving", metadata: ["batch.kind": "\(kind.rawValue)"])
         let format = try RequestHeaders.bodyFormat(request.headers[.contentType])
         let gzip = try RequestHeaders.isGzip(request.headers[.contentEncoding])
         let idempotencyKey = try RequestHeaders.idempotencyKey(request.headers[Self.idempotencyKeyHeader])
+        if let idempotencyKey {
+            guard keysInFlight.claim(idempotencyKey, partner: partner.rowID) else {
+                IngestMetrics.batch(kind: kind, result: "key_in_flight")
+                var busy = APIError(
+                    .conflict, code: "idempotency_key_in_flight",
+                    message: "a request with this Idempotency-Key is still being served; send it again once that one is answered"
+                        + " (the retry gets its answer), and nothing was stored by this one")
+                busy.extraHeaders[.retryAfter] = "1"
+                throw busy
+            }
+        }
+        defer { if let idempotencyKey { keysInFlight.release(idempotencyKey, partner: partner.rowID) } }
+        context.logger.debug("batch receiving", metadata: ["batch.kind": "\(kind.rawValue)"])
         let tokenProfile = request.headers[Self.tokenProfileHeader]
         if let problem = settings.tokenProfiles.problem(withDeclared: tokenProfile) {
             IngestMetrics.batch(kind: kind, result: "rejected")
@@ -94,11 +107,11 @@ public struct IngestController: Sendable {
         do {
             outcome = try await store.ingest(batch, partner: partner, idempotencyKey: idempotencyKey, at: now)
         } catch StoreError.idempotencyConflict {
-            // 409: the key is already bound to another request, a conflict with the daemon's
-            // state (the IETF idempotency-key draft suggests 422; Stripe answers 400).
+            // 422: the key is bound to another request (the IETF idempotency-key draft); 409 is
+            // for a key whose first request is still in flight, above.
             IngestMetrics.batch(kind: kind, result: "conflict")
             throw APIError(
-                .conflict, code: "idempotency_conflict",
+                .unprocessableContent, code: "idempotency_conflict",
                 message: "this Idempotency-Key was already used with a different body; use a new key for a new batch")
         } catch {
             IngestMetrics.batch(kind: kind, result: "failed")

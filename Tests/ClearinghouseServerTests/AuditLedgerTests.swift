@@ -40,7 +40,7 @@ struct AuditLedgerTests {
             _ = try await client.upload("/v1/consents", consents, as: acme, headers: [HTTPField.Name("Idempotency-Key")!: "c-1"])
             let conflict = try await client.upload(
                 "/v1/consents", Lines.body([Lines.consent("cat")]), as: acme, headers: [HTTPField.Name("Idempotency-Key")!: "c-1"])
-            #expect(conflict.status == .conflict)
+            #expect(conflict.status == .unprocessableContent)
             let invalid = try await client.upload("/v1/signals", "{\"token\":\"nope\"}\n", as: acme)
             #expect(invalid.status == .badRequest)
             #expect(try Self.entryCount(daemon) == 3)

@@ -44,6 +44,40 @@ struct RequestLimitTests {
         }
     }
 
+    @Test("a request whose Idempotency-Key is still in flight gets 409 with Retry-After and stores nothing; once the first is answered the retry replays it")
+    func idempotencyKeyInFlight() async throws {
+        try await TestDaemon.run(rateLimits: TestDaemon.unlimited) { client, daemon in
+            let port = try #require(client.port)
+            let acme = daemon.keys["acme"]!
+            let line = Lines.consent("in-flight-person") + "\n"
+            let key = "Idempotency-Key: nightly-7\r\n"
+            let keyHeader: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "nightly-7"]
+            try await RawConnection.with(port: port) { first in
+                try await first.send(
+                    RawConnection.head("/v1/consents", key: acme, contentLength: line.utf8.count, extra: key) + String(line.prefix(20)))
+                // The key is claimed before "batch receiving" is logged.
+                let deadline = ContinuousClock.now + .seconds(10)
+                while !daemon.logText.contains("batch receiving") {
+                    guard ContinuousClock.now < deadline else {
+                        Issue.record("the held upload was not received within 10 s")
+                        return
+                    }
+                    try await Task.sleep(for: .milliseconds(25))
+                }
+                let busy = try await client.upload("/v1/consents", line, as: acme, headers: keyHeader)
+                #expect(busy.status == .conflict && busy.errorCode == "idempotency_key_in_flight")
+                #expect(busy.headers[.retryAfter] == "1")
+                #expect(try daemon.count("SELECT COUNT(*) FROM batch") == 0)
+                try await first.send(String(line.dropFirst(20)))
+                let answer = try await first.read(untilHead: true)
+                #expect(answer.hasPrefix("HTTP/1.1 200"))
+            }
+            let retry = try await client.upload("/v1/consents", line, as: acme, headers: keyHeader)
+            #expect(retry.status == .ok && retry.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
+            #expect(try daemon.count("SELECT COUNT(*) FROM consent") == 1)
+        }
+    }
+
     @Test("a body that keeps trickling past server.request_timeout_seconds gets 408, the connection closes, nothing is stored")
     func slowBody() async throws {
         try await TestDaemon.run(requestTimeoutSeconds: 1) { client, daemon in

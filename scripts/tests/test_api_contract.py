@@ -49,7 +49,8 @@ class ContractTests(unittest.TestCase):
             seed(daemon)
             examples = os.environ.get("CLEARINGHOUSE_FUZZ_EXAMPLES", "200")
             result = subprocess.run(
-                ["st", "run", daemon.url + "/openapi.json", "--checks", "all", "--max-examples", examples,
+                ["st", "--config-file", os.path.join(os.path.dirname(os.path.abspath(__file__)), "schemathesis.toml"),
+                 "run", daemon.url + "/openapi.json", "--checks", "all", "--max-examples", examples,
                  "-H", f"Authorization: Bearer {daemon.key}", "--no-color", "--seed", os.environ.get("CLEARINGHOUSE_FUZZ_SEED", "1")],
                 capture_output=True, text=True, timeout=1800)
             summary = result.stdout[result.stdout.rfind("SUMMARY"):]
