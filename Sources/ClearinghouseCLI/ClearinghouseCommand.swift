@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClearinghouseCore
 
 /// The `clearinghouse` command: the daemon and the operator's admin tools in one binary.
 ///
@@ -8,6 +9,7 @@ public struct ClearinghouseCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "clearinghouse",
         abstract: "Pool consented customer signals across brands; release only private aggregates.",
+        version: ClearinghouseVersion.current,
         subcommands: [ServeCommand.self, PartnerCommand.self, StatsCommand.self, ReleaseCommand.self, AuditCommand.self, ConsentCommand.self, PurgeCommand.self, RecordsCommand.self, SaltCommand.self, TokenCommand.self, RecommendCommand.self, ExportCommand.self, StorageCommand.self])
 
     public init() {}

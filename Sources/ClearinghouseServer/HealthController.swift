@@ -2,7 +2,8 @@ import ClearinghouseCore
 import Hummingbird
 
 /// `GET /healthz` (the process answers) and `GET /readyz` (the database is open and migrated),
-/// for load balancers and service managers. Neither needs a key; neither says more than that.
+/// for load balancers and service managers. Neither needs a key; neither says more than that and
+/// the build's version (so a rolling upgrade shows which daemons run which build).
 public struct HealthController: Sendable {
     let store: any ClearinghouseStore
 
@@ -26,6 +27,6 @@ public struct HealthController: Sendable {
     }
 
     private static func status(_ text: String, _ status: HTTPResponse.Status) throws -> Response {
-        try JSONBody.response(["status": text], status: status)
+        try JSONBody.response(["status": text, "version": ClearinghouseVersion.current], status: status)
     }
 }

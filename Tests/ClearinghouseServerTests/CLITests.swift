@@ -1,3 +1,4 @@
+import ClearinghouseCore
 import Foundation
 import Testing
 
@@ -6,6 +7,13 @@ import Testing
 struct CLITests {
     func json(_ text: String) -> Any? {
         try? JSONSerialization.jsonObject(with: Data(text.utf8))
+    }
+
+    @Test("--version prints the build's version, the one /healthz answers")
+    func version() async throws {
+        let printed = try await DaemonProcess.admin(["--version"])
+        #expect(printed.status == 0)
+        #expect(printed.output.trimmingCharacters(in: .whitespacesAndNewlines) == ClearinghouseVersion.current)
     }
 
     @Test("partner add prints the key once; list, rotate-key, disable and stats work on the same database")

@@ -225,8 +225,10 @@ struct IngestHTTPTests {
         try await TestDaemon.run(storage: storage) { client, _ in
             let health = try await client.execute(uri: "/healthz", method: .get)
             #expect(health.status == .ok && health.json["status"] as? String == "ok")
+            #expect(health.json["version"] as? String == ClearinghouseVersion.current)
             let ready = try await client.execute(uri: "/readyz", method: .get)
             #expect(ready.status == .ok && ready.json["status"] as? String == "ready")
+            #expect(ready.json["version"] as? String == ClearinghouseVersion.current)
         }
     }
 
