@@ -59,8 +59,15 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "clearinghouse")
         logger.logLevel = level
+        // Before the database is touched: one daemon per SQLite data folder, and listeners that
+        // can bind (each failure names its setting and flag).
+        let lock = settings.storage.backend == .sqlite ? try DataFolderLock.acquire(folder: settings.dataDirectory) : nil
+        try ListenAddressCheck.ensureFree(host: settings.host, port: settings.port, setting: "server.port", flag: "--port")
+        try ListenAddressCheck.ensureFree(
+            host: settings.metricsHost, port: settings.metricsPort, setting: "metrics.port", flag: "--metrics-port")
         let app = try await buildApplication(settings, logger: logger, metrics: PrometheusExposition.bootstrap())
         try await app.runService()
+        withExtendedLifetime(lock) {}
         logger.info("clearinghouse stopped")
     }
 }

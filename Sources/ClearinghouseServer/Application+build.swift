@@ -37,12 +37,14 @@ public func buildApplication(
             httpDecoderConfiguration: .init(
                 maxHeaderFieldSize: settings.maxHeaderBytes, maxHeaderListSize: settings.maxHeaderBytes, maxHeaderFieldCount: 100)))
     let server = try runtime.tlsConfiguration.map { try HTTPServerBuilder.tls(http1, tlsConfiguration: $0) } ?? http1
+    let gate = ServerStartGate()
     return Application(
         router: router,
         server: server,
         configuration: .init(address: .hostname(host, port: settings.port), serverName: "clearinghouse"),
-        services: releaseServices(runtime, logger: logger) + metricsServices(metrics, settings, logger: logger),
+        services: releaseServices(runtime, gate: gate, logger: logger) + metricsServices(metrics, settings, logger: logger),
         onServerRunning: { channel in
+            gate.open()
             logger.notice(
                 "clearinghouse listening",
                 metadata: [
@@ -60,10 +62,12 @@ func metricsServices(_ registry: PrometheusCollectorRegistry?, _ settings: Serve
     return [PrometheusExposition.listener(registry, host: settings.metricsHost, port: settings.metricsPort, logger: logger)]
 }
 
-/// The scheduled services: releases (`release.every`) and purges (`retention.every`).
-func releaseServices(_ runtime: DaemonRuntime, logger: Logger) -> [any Service] {
-    var services: [any Service] = [StoreConnectionsService(close: runtime.closeStore)]
-    guard runtime.settings.releaseEverySeconds != nil || runtime.settings.purgeEverySeconds != nil else { return services }
+/// The scheduled services: releases (`release.every`) and purges (`retention.every`), each held
+/// until the API listener is bound (`gate`).
+func releaseServices(_ runtime: DaemonRuntime, gate: ServerStartGate, logger: Logger) -> [any Service] {
+    let closing = StoreConnectionsService(close: runtime.closeStore)
+    var services: [any Service] = []
+    guard runtime.settings.releaseEverySeconds != nil || runtime.settings.purgeEverySeconds != nil else { return [closing] }
     let lease = SchedulerLease(store: runtime.store, leaseSeconds: runtime.settings.leaseSeconds, logger: logger)
     services.append(lease)
     if let every = runtime.settings.releaseEverySeconds {
@@ -84,7 +88,7 @@ func releaseServices(_ runtime: DaemonRuntime, logger: Logger) -> [any Service] 
                 store: runtime.store, intervalSeconds: every, retentionDays: runtime.settings.signalRetentionDays, lease: lease,
                 logger: logger))
     }
-    return services
+    return [closing] + services.map { AfterServerStarts(gate: gate, service: $0) }
 }
 
 /// The routes of the API, for `buildApplication` and for router-level tests.
