@@ -125,7 +125,8 @@ public enum ConfigurationLoader {
                 reads: .init(rate: decimal("limits.read_per_second"), burst: Double(integer("limits.read_burst"))),
                 authenticationFailures: .init(
                     rate: decimal("limits.auth_failures_per_minute") / 60, burst: Double(integer("limits.auth_failure_burst"))),
-                concurrentUploads: integer("limits.concurrent_uploads")),
+                concurrentUploads: integer("limits.concurrent_uploads"),
+                connectionsPerAddress: integer("limits.connections_per_address")),
             tls: tls,
             requestTimeoutSeconds: integer("server.request_timeout_seconds"),
             maxHeaderBytes: integer("server.max_header_bytes"),

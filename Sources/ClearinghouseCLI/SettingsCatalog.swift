@@ -138,6 +138,9 @@ public enum SettingsCatalog {
             key: "limits.concurrent_uploads", kind: .integer(1...1000), defaultValue: "4",
             summary: "Uploads one partner may have in flight at once; more get 429 with Retry-After before their body is read."),
         Setting(
+            key: "limits.connections_per_address", kind: .integer(1...100_000), defaultValue: "64",
+            summary: "Open connections one client address may hold, authenticated or not; a connection past it is closed at once, so a flood of idle connections cannot exhaust the daemon."),
+        Setting(
             key: "privacy.k", kind: .integer(PrivacySettings.minimumK...1_000_000), defaultValue: "50",
             summary: "A count is released only if at least k distinct persons make it up; never below 10."),
         Setting(

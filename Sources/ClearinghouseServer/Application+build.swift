@@ -27,9 +27,11 @@ public func buildApplication(
     let settings = runtime.settings
     let router = buildRouter(runtime)
     let host = settings.host
+    let connections = ConnectionsPerAddress(limit: settings.rateLimits.connectionsPerAddress)
     let http1 = HTTPServerBuilder.http1(
         configuration: .init(
             additionalChannelHandlers: [
+                ConnectionsPerAddressHandler(connections, logger: logger),
                 ExpectContinueHandler(maxBodyBytes: settings.limits.maxBodyBytes),
                 CloseAfterResponseHandler(),
             ],

@@ -86,16 +86,20 @@ public struct RateLimits: Sendable, Equatable {
     public var authenticationFailures: TokenBucketLimiter.Limit
     /// Uploads one partner may have in flight at once (each holds a spool and, at the end, the writer).
     public var concurrentUploads: Int
+    /// Open connections one client address may hold (authenticated or not).
+    public var connectionsPerAddress: Int
 
     public init(
         writes: TokenBucketLimiter.Limit = .init(rate: 10, burst: 20),
         reads: TokenBucketLimiter.Limit = .init(rate: 50, burst: 100),
         authenticationFailures: TokenBucketLimiter.Limit = .init(rate: 10.0 / 60, burst: 10),
-        concurrentUploads: Int = 4
+        concurrentUploads: Int = 4,
+        connectionsPerAddress: Int = 64
     ) {
         self.writes = writes
         self.reads = reads
         self.authenticationFailures = authenticationFailures
         self.concurrentUploads = concurrentUploads
+        self.connectionsPerAddress = connectionsPerAddress
     }
 }

@@ -1,5 +1,7 @@
 import ClearinghouseServer
 import Foundation
+import NIOCore
+import NIOPosix
 import HTTPTypes
 import HummingbirdTesting
 import Testing
@@ -76,6 +78,63 @@ struct RequestLimitTests {
             #expect(retry.status == .ok && retry.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
             #expect(try daemon.count("SELECT COUNT(*) FROM consent") == 1)
         }
+    }
+
+    @Test("connections past limits.connections_per_address from one address are closed at once; a freed place is usable again")
+    func connectionsPerAddress() async throws {
+        var limits = TestDaemon.unlimited
+        limits.connectionsPerAddress = 3
+        try await TestDaemon.run(rateLimits: limits) { client, daemon in
+            let port = try #require(client.port)
+            // Idle connections, each checked with a request, until one is refused. The test client
+            // may hold a keep-alive connection of its own, so 2 or 3 of ours are admitted.
+            var open: [any Channel] = []
+            var refused = false
+            while open.count < 5 {
+                let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                    .connect(host: "127.0.0.1", port: port).get()
+                let answered = try await Self.answersHealth(channel)
+                if !answered {
+                    refused = true
+                    break
+                }
+                open.append(channel)
+            }
+            #expect(refused, "a connection past the limit is closed")
+            #expect((2...3).contains(open.count), "\(open.count) connections were admitted under a limit of 3")
+            for channel in open { try await channel.close() }
+            // The places are given back when their connections end.
+            let deadline = ContinuousClock.now + .seconds(10)
+            var status = HTTPResponse.Status.serviceUnavailable
+            while status != .ok {
+                guard ContinuousClock.now < deadline else {
+                    Issue.record("no connection was admitted within 10 s after the others closed")
+                    return
+                }
+                status = (try? await client.execute(uri: "/healthz", method: .get).status) ?? .serviceUnavailable
+                if status != .ok { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(daemon.logText.contains("connection refused: too many from one address"))
+        }
+    }
+
+    /// Sends GET /healthz on a bare channel; true when an answer arrives, false when the daemon
+    /// closes the connection instead.
+    static func answersHealth(_ channel: any Channel) async throws -> Bool {
+        let answer = channel.eventLoop.makePromise(of: Bool.self)
+        try await channel.pipeline.addHandler(FirstBytes(answer)).get()
+        channel.writeAndFlush(ByteBuffer(string: "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"), promise: nil)
+        return try await answer.futureResult.get()
+    }
+
+    /// Succeeds its promise with true on the first bytes read, false when the channel closes first.
+    final class FirstBytes: ChannelInboundHandler, @unchecked Sendable {
+        // @unchecked: used on its channel's event loop only.
+        typealias InboundIn = ByteBuffer
+        let promise: EventLoopPromise<Bool>
+        init(_ promise: EventLoopPromise<Bool>) { self.promise = promise }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) { promise.succeed(true) }
+        func channelInactive(context: ChannelHandlerContext) { promise.succeed(false) }
     }
 
     @Test("a body that keeps trickling past server.request_timeout_seconds gets 408, the connection closes, nothing is stored")
