@@ -122,19 +122,32 @@ struct RequestLimitTests {
     /// closes the connection instead.
     static func answersHealth(_ channel: any Channel) async throws -> Bool {
         let answer = channel.eventLoop.makePromise(of: Bool.self)
-        try await channel.pipeline.addHandler(FirstBytes(answer)).get()
+        do {
+            try await channel.pipeline.addHandler(FirstBytes(answer)).get()
+        } catch {
+            answer.succeed(false)  // closed by the daemon before the handler could be added
+            return try await answer.futureResult.get()
+        }
         channel.writeAndFlush(ByteBuffer(string: "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"), promise: nil)
         return try await answer.futureResult.get()
     }
 
-    /// Succeeds its promise with true on the first bytes read, false when the channel closes first.
+    /// Succeeds its promise with true on the first bytes read, false when the channel closes first
+    /// (or was closed already when it was added).
     final class FirstBytes: ChannelInboundHandler, @unchecked Sendable {
         // @unchecked: used on its channel's event loop only.
         typealias InboundIn = ByteBuffer
         let promise: EventLoopPromise<Bool>
+        private var done = false
         init(_ promise: EventLoopPromise<Bool>) { self.promise = promise }
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) { promise.succeed(true) }
-        func channelInactive(context: ChannelHandlerContext) { promise.succeed(false) }
+        private func finish(_ answered: Bool) {
+            guard !done else { return }
+            done = true
+            promise.succeed(answered)
+        }
+        func handlerAdded(context: ChannelHandlerContext) { if !context.channel.isActive { finish(false) } }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) { finish(true) }
+        func channelInactive(context: ChannelHandlerContext) { finish(false) }
     }
 
     @Test("a body that keeps trickling past server.request_timeout_seconds gets 408, the connection closes, nothing is stored")
