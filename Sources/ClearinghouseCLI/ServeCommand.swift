@@ -61,6 +61,11 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = level
         // Before the database is touched: one daemon per SQLite data folder, and listeners that
         // can bind (each failure names its setting and flag).
+        if settings.metricsPort != 0, settings.metricsPort == settings.port, settings.metricsHost == settings.host {
+            throw ValidationError(
+                "metrics.port and server.port are both \(settings.port) on \(settings.host); give the metrics listener another port"
+                    + " (--metrics-port) or turn it off with 0")
+        }
         let lock = settings.storage.backend == .sqlite ? try DataFolderLock.acquire(folder: settings.dataDirectory) : nil
         try ListenAddressCheck.ensureFree(host: settings.host, port: settings.port, setting: "server.port", flag: "--port")
         try ListenAddressCheck.ensureFree(

@@ -10,6 +10,8 @@ import Synchronization
 public final class ConnectionsPerAddress: Sendable {
     let limit: Int
     private let open = Mutex<[String: Int]>([:])
+    /// When a refusal was last logged: a flood of connections must not become a flood of log lines.
+    private let lastLogged = Mutex<ContinuousClock.Instant?>(nil)
 
     public init(limit: Int) {
         self.limit = limit
@@ -31,6 +33,16 @@ public final class ConnectionsPerAddress: Sendable {
         }
     }
 
+    /// Whether to log this refusal: at most one line every 10 seconds (the metric counts them all).
+    func shouldLogRefusal() -> Bool {
+        lastLogged.withLock { last in
+            let now = ContinuousClock.now
+            if let last, now - last < .seconds(10) { return false }
+            last = now
+            return true
+        }
+    }
+
     /// Connections `address` holds now (for tests).
     public func count(for address: String) -> Int {
         open.withLock { $0[address, default: 0] }
@@ -46,6 +58,7 @@ final class ConnectionsPerAddressHandler: ChannelInboundHandler, RemovableChanne
     private let logger: Logger
     private var admitted: String?
     private var checked = false
+    private var refused = false
 
     init(_ connections: ConnectionsPerAddress, logger: Logger) {
         self.connections = connections
@@ -53,12 +66,12 @@ final class ConnectionsPerAddressHandler: ChannelInboundHandler, RemovableChanne
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { check(context) }
+        if context.channel.isActive { _ = check(context) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        check(context)
-        context.fireChannelActive()
+        // A refused connection goes no further up the pipeline: it is closing.
+        if check(context) { context.fireChannelActive() }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -67,18 +80,23 @@ final class ConnectionsPerAddressHandler: ChannelInboundHandler, RemovableChanne
         context.fireChannelInactive()
     }
 
-    private func check(_ context: ChannelHandlerContext) {
-        guard !checked else { return }
+    /// Admits the connection, or closes it; false when it was refused.
+    private func check(_ context: ChannelHandlerContext) -> Bool {
+        guard !checked else { return !refused }
         checked = true
-        guard let address = context.channel.remoteAddress?.ipAddress else { return }
+        guard let address = context.channel.remoteAddress?.ipAddress else { return true }
         if connections.admit(address) {
             admitted = address
-        } else {
-            RateLimitMetrics.limited("connections_per_address")
-            logger.notice(
-                "connection refused: too many from one address",
-                metadata: ["client.address": "\(address)", "limit.kind": "connections_per_address"])
-            context.close(promise: nil)
+            return true
         }
+        refused = true
+        RateLimitMetrics.limited("connections_per_address")
+        if connections.shouldLogRefusal() {
+            logger.notice(
+                "connection refused: too many from one address (logged at most every 10 s)",
+                metadata: ["client.address": "\(address)", "limit.kind": "connections_per_address"])
+        }
+        context.close(promise: nil)
+        return false
     }
 }

@@ -25,6 +25,12 @@ public final class DataFolderLock: Sendable {
         }
     }
 
+    public struct CannotOpen: Error, CustomStringConvertible {
+        public let path: String
+        public let reason: String
+        public var description: String { "cannot open \(path): \(reason); check the data folder (setting data_dir)" }
+    }
+
     private let descriptor: Int32
 
     private init(descriptor: Int32) {
@@ -37,7 +43,7 @@ public final class DataFolderLock: Sendable {
         let path = folder + "/daemon.lock"
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
+            throw CannotOpen(path: path, reason: String(cString: strerror(errno)))
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             var bytes = [UInt8](repeating: 0, count: 32)

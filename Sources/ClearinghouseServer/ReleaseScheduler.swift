@@ -77,6 +77,8 @@ public struct ReleaseScheduler: Service {
             DaemonMetrics.releaseNotStored("refused")
             logger.warning("scheduled release refused", metadata: ["release.reason": "\(error)"])
             try? await Task.sleep(for: .seconds(intervalSeconds))
+        } catch is CancellationError {
+            return  // shutting down mid-release: neither a failure nor a storage error
         } catch {
             DaemonMetrics.releaseNotStored("failed")
             DaemonMetrics.storageError("release")
