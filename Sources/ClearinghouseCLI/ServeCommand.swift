@@ -62,9 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
         // Before the database is touched: one daemon per SQLite data folder, and listeners that
         // can bind (each failure names its setting and flag).
         if settings.metricsPort != 0, settings.metricsPort == settings.port, settings.metricsHost == settings.host {
-            throw ValidationError(
-                "metrics.port and server.port are both \(settings.port) on \(settings.host); give the metrics listener another port"
-                    + " (--metrics-port) or turn it off with 0")
+            throw SamePorts(port: settings.port, host: settings.host)
         }
         let lock = settings.storage.backend == .sqlite ? try DataFolderLock.acquire(folder: settings.dataDirectory) : nil
         try ListenAddressCheck.ensureFree(host: settings.host, port: settings.port, setting: "server.port", flag: "--port")
@@ -74,5 +72,16 @@ struct ServeCommand: AsyncParsableCommand {
         try await app.runService()
         withExtendedLifetime(lock) {}
         logger.info("clearinghouse stopped")
+    }
+}
+
+/// The metrics listener configured on the API's own address.
+struct SamePorts: Error, CustomStringConvertible {
+    let port: Int
+    let host: String
+
+    var description: String {
+        "metrics.port and server.port are both \(port) on \(host); give the metrics listener another port (--metrics-port)"
+            + " or turn it off with 0"
     }
 }
