@@ -1,8 +1,12 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import ClearinghouseServer
 import Configuration
 import Hummingbird
 import Logging
+import NIOCore
 
 /// `clearinghouse serve`: runs the daemon until SIGTERM or SIGINT.
 struct ServeCommand: AsyncParsableCommand {
@@ -69,7 +73,12 @@ struct ServeCommand: AsyncParsableCommand {
         try ListenAddressCheck.ensureFree(
             host: settings.metricsHost, port: settings.metricsPort, setting: "metrics.port", flag: "--metrics-port")
         let app = try await buildApplication(settings, logger: logger, metrics: PrometheusExposition.bootstrap())
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            // A host name the check above could not bind, or a port taken since.
+            throw PortTaken(settings: settings)
+        }
         withExtendedLifetime(lock) {}
         logger.info("clearinghouse stopped")
     }
@@ -83,5 +92,16 @@ struct SamePorts: Error, CustomStringConvertible {
     var description: String {
         "metrics.port and server.port are both \(port) on \(host); give the metrics listener another port (--metrics-port)"
             + " or turn it off with 0"
+    }
+}
+
+/// A listener's bind failed with EADDRINUSE after the check (which binds literal addresses only).
+struct PortTaken: Error, CustomStringConvertible {
+    let settings: ServerSettings
+
+    var description: String {
+        var ports = "server.port \(settings.port) (flag --port)"
+        if settings.metricsPort != 0 { ports += " or metrics.port \(settings.metricsPort) (flag --metrics-port)" }
+        return "a port is already in use on \(settings.host): \(ports); stop the process that holds it, or choose another port"
     }
 }

@@ -46,6 +46,16 @@ struct StartupTests {
             DaemonProcess.binary, ["serve", "--data-dir", two, "--port", "0", "--metrics-port", "\(holder.port)"])
         #expect(metrics.status != 0)
         #expect(String(decoding: metrics.stderr, as: UTF8.self).contains("(setting metrics.port, flag --metrics-port)"))
+        // A host name the check cannot bind: the real bind fails, and the scheduled services,
+        // held until the listener is bound, have not run (no lease taken, nothing purged).
+        let named = try await ChildProcess.run(
+            DaemonProcess.binary,
+            ["serve", "--data-dir", two, "--host", "localhost", "--port", "\(holder.port)", "--metrics-port", "0", "--log-level", "debug"],
+            environment: ["CLEARINGHOUSE_RETENTION_EVERY": "1h"])
+        let namedErrors = String(decoding: named.stderr, as: UTF8.self)
+        #expect(named.status != 0)
+        #expect(namedErrors.contains("a port is already in use on localhost: server.port \(holder.port) (flag --port)"))
+        #expect(!namedErrors.contains("scheduler lease taken"), "the scheduled services did not start")
         await holder.terminate()
     }
 }
