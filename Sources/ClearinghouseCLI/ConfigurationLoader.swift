@@ -20,10 +20,13 @@ public enum ConfigurationLoader {
     ///   - configPath: `--config`; when `nil`, `config/clearinghouse.json` is read if present.
     ///   - flags: values given as flags, by setting key.
     ///   - environment: the process environment (tests pass their own).
+    ///   - readsDefaultFile: whether a `nil` `configPath` reads `config/clearinghouse.json`
+    ///     (`demo` does not: it runs on the defaults, whatever folder it is started in).
     public static func load(
         configPath: String?,
         flags: [String: ConfigContent],
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        readsDefaultFile: Bool = true
     ) async throws -> ServerSettings {
         var providers: [any ConfigProvider] = []
         providers.append(
@@ -33,7 +36,8 @@ public enum ConfigurationLoader {
         let relevant = environment.filter { $0.key.hasPrefix("CLEARINGHOUSE_") }
         try validateEnvironment(relevant)
         providers.append(EnvironmentVariablesProvider(environmentVariables: relevant).prefixKeys(with: "clearinghouse"))
-        let path = configPath ?? (FileManager.default.fileExists(atPath: defaultConfigPath) ? defaultConfigPath : nil)
+        let path =
+            configPath ?? (readsDefaultFile && FileManager.default.fileExists(atPath: defaultConfigPath) ? defaultConfigPath : nil)
         if let path {
             guard FileManager.default.fileExists(atPath: path) else {
                 throw Problem(description: "the configuration file \(path) does not exist; pass --config with an existing file or leave it out")

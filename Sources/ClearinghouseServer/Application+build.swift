@@ -21,8 +21,12 @@ public func buildApplication(
 }
 
 /// Builds the application around an already opened runtime (tests open it first to add partners).
+///
+/// `onListening` gets the API listener's bound port once it accepts connections (what an
+/// in-process caller such as `clearinghouse demo` needs when it asked for port 0).
 public func buildApplication(
-    _ runtime: DaemonRuntime, logger: Logger, metrics: PrometheusCollectorRegistry? = nil
+    _ runtime: DaemonRuntime, logger: Logger, metrics: PrometheusCollectorRegistry? = nil,
+    onListening: @escaping @Sendable (Int) -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let settings = runtime.settings
     let router = buildRouter(runtime)
@@ -47,6 +51,7 @@ public func buildApplication(
         services: releaseServices(runtime, gate: gate, logger: logger) + metricsServices(metrics, settings, logger: logger),
         onServerRunning: { channel in
             gate.open()
+            onListening(channel.localAddress?.port ?? settings.port)
             logger.notice(
                 "clearinghouse listening",
                 metadata: [
