@@ -38,6 +38,19 @@ struct ConfigurationTests {
         return (values, about)
     }
 
+    @Test("docs/configuration.md is the reference rendered from the catalogue, with a row per setting")
+    func referenceMatchesCatalog() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let shipped = try String(contentsOf: repository.appendingPathComponent(ConfigurationReference.path), encoding: .utf8)
+        #expect(
+            shipped == ConfigurationReference.markdown,
+            "docs/configuration.md differs from the settings catalogue: run `.build/debug/clearinghouse settings > docs/configuration.md`")
+        for setting in SettingsCatalog.all {
+            #expect(shipped.contains("| `\(setting.key)` | `\(setting.environmentName)` |"), "row of \(setting.key)")
+        }
+    }
+
     @Test("config/clearinghouse.json sets and documents every setting, at its default, and nothing else")
     func shippedFileMatchesCatalog() throws {
         let file = try Self.shippedFile()
