@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes spec/token-vectors.json: the normalized forms below are the specification (written by
-hand from the rules in the README); the tokens are computed by the openssl tool, independently
+hand from the rules in docs/partners.md); the tokens are computed by the openssl tool, independently
 of both implementations that are tested against the file."""
 import json, os, subprocess
 SALT = "c0ffee00" + "".join(f"{i:02x}" for i in range(28))
@@ -68,7 +68,7 @@ for profile, raw, normalized, note in cases:
         v["note"] = note
     vectors.append(v)
 doc = {
- "about": "Test vectors of the normalization profiles (README, 'Normalization profiles'). Each vector is an input, the profile, and either the normalized form with its token under the test salt, or the code of the error that refuses it. Tokens are hex(HMAC-SHA256(salt, UTF-8 normalized form)), computed with the openssl tool. The Swift code and scripts/clearinghouse-upload are both tested against this file.",
+ "about": "Test vectors of the normalization profiles (docs/partners.md, 'Normalization profiles'). Each vector is an input, the profile, and either the normalized form with its token under the test salt, or the code of the error that refuses it. Tokens are hex(HMAC-SHA256(salt, UTF-8 normalized form)), computed with the openssl tool. The Swift code and scripts/clearinghouse-upload are both tested against this file.",
  "salt_hex": SALT,
  "kid": "test-vectors",
  "vectors": vectors,

@@ -218,7 +218,7 @@ public enum ConfigurationLoader {
                 }
                 guard let setting = SettingsCatalog.setting(key) else {
                     throw Problem(
-                        description: "unknown setting '\(key)' in \(path); the settings are listed in the README (Configuration)")
+                        description: "unknown setting '\(key)' in \(path); the settings are listed in docs/configuration.md (or `clearinghouse settings`)")
                 }
                 let text: String
                 switch value {

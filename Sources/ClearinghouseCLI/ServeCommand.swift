@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import Foundation
 import ClearinghouseServer
 import Configuration
 import Hummingbird
@@ -27,6 +28,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (setting log.level).")
     var logLevel: String?
+
+    @Option(name: .long, help: "Write the API port to this file once the daemon listens (for --port 0 under a supervisor).")
+    var portFile: String?
 
     @Option(name: .long, help: "PEM certificate chain to serve HTTPS with (setting tls.certificate_file).")
     var tlsCertificate: String?
@@ -72,7 +76,16 @@ struct ServeCommand: AsyncParsableCommand {
         try ListenAddressCheck.ensureFree(host: settings.host, port: settings.port, setting: "server.port", flag: "--port")
         try ListenAddressCheck.ensureFree(
             host: settings.metricsHost, port: settings.metricsPort, setting: "metrics.port", flag: "--metrics-port")
-        let app = try await buildApplication(settings, logger: logger, metrics: PrometheusExposition.bootstrap())
+        let portFile = self.portFile
+        let app = try await buildApplication(settings, logger: logger, metrics: PrometheusExposition.bootstrap()) { [logger] port in
+            guard let portFile else { return }
+            do {
+                // Written whole, then renamed: a reader never sees a partial number.
+                try "\(port)\n".write(toFile: portFile, atomically: true, encoding: .utf8)
+            } catch {
+                logger.error("cannot write --port-file", metadata: ["file.path": "\(portFile)", "error": "\(error)"])
+            }
+        }
         do {
             try await app.runService()
         } catch let error as IOError where error.errnoCode == EADDRINUSE {

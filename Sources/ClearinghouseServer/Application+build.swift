@@ -15,9 +15,11 @@ import ServiceLifecycle
 /// With `metrics` (the registry `serve` bootstraps swift-metrics with) and `metrics.port` not 0,
 /// the Prometheus listener runs beside the API.
 public func buildApplication(
-    _ settings: ServerSettings, logger: Logger, metrics: PrometheusCollectorRegistry? = nil
+    _ settings: ServerSettings, logger: Logger, metrics: PrometheusCollectorRegistry? = nil,
+    onListening: @escaping @Sendable (Int) -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {
-    try buildApplication(try await DaemonRuntime.open(settings, logger: logger), logger: logger, metrics: metrics)
+    try buildApplication(
+        try await DaemonRuntime.open(settings, logger: logger), logger: logger, metrics: metrics, onListening: onListening)
 }
 
 /// Builds the application around an already opened runtime (tests open it first to add partners).
@@ -110,7 +112,7 @@ public func buildRouter(_ runtime: DaemonRuntime) -> Router<AppRequestContext> {
             middleware: PartnerAuthenticator(
                 store: runtime.store, limits: runtime.settings.rateLimits,
                 requiresClientCertificate: runtime.settings.tls?.requiresClientCertificate ?? false))
-        .addRoutes(IngestController(store: runtime.store, deriver: runtime.deriver, settings: runtime.settings).routes)
+        .addRoutes(IngestController(runtime).routes)
         .addRoutes(ReleaseController(store: runtime.store, recommendation: runtime.settings.recommendation).routes)
         .addRoutes(LedgerController(store: runtime.store).routes)
     router.add(
@@ -131,6 +133,11 @@ public struct DaemonRuntime: Sendable {
     public let tlsConfiguration: TLSConfiguration?
     /// Ends the store's connections once the daemon has shut down (PostgreSQL).
     public let closeStore: @Sendable () -> Void
+    /// Uploads in flight per partner (`limits.concurrent_uploads`); here rather than in the
+    /// ingest routes so tests and metrics can see what is being received.
+    public let uploads: ConcurrentUploadLimiter
+    /// Idempotency-Keys of requests being served now (a second one is 409).
+    public let idempotencyKeys: IdempotencyKeysInFlight
 
     public init(
         settings: ServerSettings, store: any ClearinghouseStore, deriver: PersonKeyDeriver, exportKey: ExportSigningKey? = nil,
@@ -142,6 +149,8 @@ public struct DaemonRuntime: Sendable {
         self.exportKey = exportKey
         self.tlsConfiguration = tlsConfiguration
         self.closeStore = closeStore
+        uploads = ConcurrentUploadLimiter(limit: settings.rateLimits.concurrentUploads)
+        idempotencyKeys = IdempotencyKeysInFlight()
     }
 
     /// Creates the data directory (mode 0700), the pepper file (0600) and the database on first

@@ -14,13 +14,14 @@ public struct IngestController: Sendable {
     let deriver: PersonKeyDeriver
     let settings: ServerSettings
     let uploads: ConcurrentUploadLimiter
-    let keysInFlight = IdempotencyKeysInFlight()
+    let keysInFlight: IdempotencyKeysInFlight
 
-    public init(store: any ClearinghouseStore, deriver: PersonKeyDeriver, settings: ServerSettings) {
-        self.store = store
-        self.deriver = deriver
-        self.settings = settings
-        self.uploads = ConcurrentUploadLimiter(limit: settings.rateLimits.concurrentUploads)
+    public init(_ runtime: DaemonRuntime) {
+        store = runtime.store
+        deriver = runtime.deriver
+        settings = runtime.settings
+        uploads = runtime.uploads
+        keysInFlight = runtime.idempotencyKeys
     }
 
     public var routes: RouteCollection<AppRequestContext> {
@@ -185,7 +186,7 @@ public struct IngestController: Sendable {
         case .empty:
             error = APIError(
                 .badRequest, code: "empty_body",
-                message: "the body holds no \(kind.rawValue); send one record per line (see the README)")
+                message: "the body holds no \(kind.rawValue); send one record per line (see docs/partners.md)")
         case .spoolFailed:
             context.logger.error("batch spool failed", metadata: ["batch.kind": "\(kind.rawValue)"])
             error = APIError(

@@ -11,12 +11,12 @@ struct BatchDecoderTests {
     let spool = try! TemporaryDirectory()
 
     func decode(
-        _ kind: BatchKind, _ format: BodyFormat, _ body: String, gzip useGzip: Bool = false,
+        _ kind: BatchKind, _ format: BodyFormat, _ body: String, gzipped: [UInt8]? = nil,
         limits: IngestLimits = IngestLimits(), chunk: Int = 4096
     ) throws(BatchDecoder.Rejection) -> DecodedBatch {
         let decoder = BatchDecoder(
-            kind: kind, format: format, gzip: useGzip, limits: limits, deriver: deriver, now: now, spoolDirectory: spool.path)
-        let bytes = useGzip ? (try! gzip(Array(body.utf8))) : Array(body.utf8)
+            kind: kind, format: format, gzip: gzipped != nil, limits: limits, deriver: deriver, now: now, spoolDirectory: spool.path)
+        let bytes = gzipped ?? Array(body.utf8)
         var start = 0
         while start < bytes.count {
             let end = min(start + chunk, bytes.count)
@@ -50,7 +50,7 @@ struct BatchDecoderTests {
     }
 
     @Test("NDJSON and CSV of the same signals decode to the same records, keyed by person key")
-    func formatsAgree() throws {
+    func formatsAgree() async throws {
         let alice = TestTokens.hex("alice@example.com")
         let bob = TestTokens.hex("bob@example.com").uppercased()
         let ndjson = """
@@ -69,7 +69,7 @@ struct BatchDecoderTests {
         #expect(try signals(fromJSON) == expected)
         #expect(try signals(fromCSV) == expected)
         #expect(fromJSON.bodyDigest == Array(SHA256.hash(data: Array(ndjson.utf8))))
-        let zipped = try decode(.signals, .ndjson, ndjson, gzip: true, chunk: 5)
+        let zipped = try decode(.signals, .ndjson, "", gzipped: try await gzip(Array(ndjson.utf8)), chunk: 5)
         #expect(try signals(zipped) == expected)
     }
 

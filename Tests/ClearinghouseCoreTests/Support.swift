@@ -30,23 +30,30 @@ final class TemporaryDirectory {
 }
 
 /// Compresses with the system's gzip(1), an implementation independent of the one under test.
-func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
+/// Files rather than pipes, and the exit awaited through `terminationHandler`, so no thread
+/// of the test pool blocks on the child.
+func gzip(_ bytes: [UInt8]) async throws -> [UInt8] {
+    let base = NSTemporaryDirectory() + "gzip-" + UUID().uuidString
+    defer {
+        try? FileManager.default.removeItem(atPath: base + ".in")
+        try? FileManager.default.removeItem(atPath: base + ".gz")
+    }
+    try Data(bytes).write(to: URL(fileURLWithPath: base + ".in"))
+    _ = FileManager.default.createFile(atPath: base + ".gz", contents: nil)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/bin/gzip")
-    process.arguments = ["-c", "-n"]
-    let input = Pipe()
-    let output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    try process.run()
-    let writer = Thread {
-        input.fileHandleForWriting.write(Data(bytes))
-        try? input.fileHandleForWriting.close()
+    process.arguments = ["-c", "-n", base + ".in"]
+    process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".gz"))
+    let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+        process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+        do { try process.run() } catch { continuation.resume(throwing: error) }
     }
-    writer.start()
-    let compressed = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Array(compressed)
+    guard status == 0 else { throw GzipFailed(status: status) }
+    return Array(try Data(contentsOf: URL(fileURLWithPath: base + ".gz")))
+}
+
+struct GzipFailed: Error {
+    let status: Int32
 }
 
 /// Test tokens: hex(HMAC-SHA256(test salt, identifier)), as a partner would make them.

@@ -1,3 +1,4 @@
+import ClearinghouseCore
 import Foundation
 import GRDB
 import Testing
@@ -89,6 +90,10 @@ struct CrashDurabilityTests {
 
         var attempted = 0
         var everAcknowledged: [Int: Acknowledged] = [:]
+        // When in a later batch each kill falls: seeded, and the seed printed to replay a failure.
+        let seed = UInt64.random(in: 1...UInt64.max)
+        print("CrashDurabilityTests.killDuringUploads seed \(seed)")
+        var killMoments = SeededGenerator(seed: seed)
         for round in 0..<3 {
             let daemon = try await DaemonProcess.start(dataDirectory: directory)
             if round == 0 {
@@ -105,9 +110,11 @@ struct CrashDurabilityTests {
             let uploader = Task { await Self.uploadUntilKilled(port: daemon.port, key: key, files: files, from: start, log: log) }
             // Let at least one batch through, then kill at a random moment of a later one
             // (reading the body, decoding, or inside the write transaction).
-            for _ in 0..<600 where await log.entries.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
-            try await Task.sleep(for: .milliseconds(Int.random(in: 50...1200)))
-            await daemon.kill9()
+            try await Poll.until("round \(round)'s first acknowledged batch", within: .seconds(60), every: .milliseconds(50)) {
+                await !log.entries.isEmpty
+            }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 50...1200, using: &killMoments)))
+            try await daemon.kill9()
             let acknowledged = await uploader.value
             #expect(!acknowledged.isEmpty, "round \(round) acknowledged nothing before the kill")
             attempted = start + acknowledged.count + 1  // the batch in flight at the kill is retried below
@@ -128,7 +135,7 @@ struct CrashDurabilityTests {
                 ])
             #expect(retry.status == 0)
         }
-        await daemon.terminate()
+        try await daemon.terminate()
         let queue = try DatabaseQueue(path: directory + "/clearinghouse.sqlite")
         let (batches, signals) = try await queue.read { db in
             (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM batch WHERE kind = 'signals'") ?? -1,

@@ -11,16 +11,20 @@ struct DaemonProcess {
     let logPath: String
 
     /// The binary built next to the test bundle (`swift build --build-tests` builds both).
-    static var binary: String {
+    ///
+    /// Only there: a fallback to `.build/debug` could run a binary older than the code under
+    /// test (a release-mode test run, another scratch path), and pass or fail for the wrong reason.
+    static let binary: String = {
         if let override = ProcessInfo.processInfo.environment["CLEARINGHOUSE_TEST_BINARY"] { return override }
         let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for candidate in [bundle, bundle.deletingLastPathComponent()] {
             let path = candidate.appendingPathComponent("clearinghouse").path
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return root.appendingPathComponent(".build/debug/clearinghouse").path
-    }
+        fatalError(
+            "no clearinghouse binary next to the test bundle in \(bundle.path): build both with `swift build --build-tests`"
+                + " (or set CLEARINGHOUSE_TEST_BINARY)")
+    }()
 
     /// Runs an admin command of the binary and returns its standard output.
     static func admin(_ arguments: [String]) async throws -> (status: Int32, output: String, errors: String) {
@@ -33,11 +37,14 @@ struct DaemonProcess {
         dataDirectory: String, arguments extra: [String] = [], environment: [String: String] = [:]
     ) async throws -> DaemonProcess {
         let logPath = dataDirectory + "-daemon-\(UUID().uuidString).log"
+        let portFile = logPath + ".port"
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         // The Prometheus listener is off: its default port is fixed, and tests run daemons side by side.
-        process.arguments = ["serve", "--data-dir", dataDirectory, "--port", "0", "--metrics-port", "0", "--log-level", "info"] + extra
+        process.arguments =
+            ["serve", "--data-dir", dataDirectory, "--port", "0", "--metrics-port", "0", "--log-level", "info", "--port-file", portFile]
+            + extra
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = FileHandle.nullDevice
         // The durability tests upload as fast as they can; rate limits have their own tests.
@@ -45,15 +52,15 @@ struct DaemonProcess {
             ["CLEARINGHOUSE_LIMITS_WRITE_PER_SECOND": "100000", "CLEARINGHOUSE_LIMITS_WRITE_BURST": "100000"].merging(environment) { $1 }
         ) { $1 }
         try process.run()
-        for _ in 0..<300 {
-            let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-            if let range = log.range(of: "server.address=127.0.0.1:") {
-                let digits = log[range.upperBound...].prefix { $0.isNumber }
-                if let port = Int(digits) { return DaemonProcess(process: process, port: port, logPath: logPath) }
+        defer { try? FileManager.default.removeItem(atPath: portFile) }
+        // `--port-file` is written once the listener is bound; an exit before that is a failure.
+        let port = try? await Poll.value("the daemon to listen", within: .seconds(30), every: .milliseconds(20)) { () -> Int? in
+            if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                return port
             }
-            guard process.isRunning else { break }
-            try await Task.sleep(for: .milliseconds(100))
+            return process.isRunning ? nil : -1
         }
+        if let port, port > 0 { return DaemonProcess(process: process, port: port, logPath: logPath) }
         process.terminate()
         throw DaemonFailedToStart(log: (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")
     }
@@ -64,19 +71,21 @@ struct DaemonProcess {
     }
 
     /// SIGKILL: no chance to finish anything.
-    func kill9() async {
+    func kill9() async throws {
         kill(process.processIdentifier, SIGKILL)
-        await waitForExit()
+        try await waitForExit()
     }
 
     /// SIGTERM: graceful shutdown.
-    func terminate() async {
+    func terminate() async throws {
         kill(process.processIdentifier, SIGTERM)
-        await waitForExit()
+        try await waitForExit()
     }
 
-    private func waitForExit() async {
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+    private func waitForExit() async throws {
+        try await Poll.until("the daemon (pid \(process.processIdentifier)) to exit", within: .seconds(60), every: .milliseconds(20)) {
+            !process.isRunning
+        }
     }
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }

@@ -162,18 +162,17 @@ struct ExportTests {
                 process.arguments = ["export", "--out", out, "--data-dir", daemon.directory]
                 process.standardOutput = FileHandle.nullDevice
                 process.standardError = FileHandle.nullDevice
+                let exited = ProcessExit(process)
                 try process.run()
-                // Kill as soon as the first partner's folder is published (later attempts wait less).
-                let deadline = Date().addingTimeInterval(30)
-                while process.isRunning && Date() < deadline {
+                // Kill as soon as the first partner's folders are published, or the export ends.
+                try await Poll.until("attempt \(attempt)'s export to publish or end", every: .microseconds(200)) {
                     let published = ((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []).filter {
                         FileManager.default.fileExists(atPath: "\(out)/\($0)/release-\(record.id)")
                     }
-                    if published.count >= 1 + attempt % 3 { break }
-                    usleep(200)
+                    return !process.isRunning || published.count >= 1 + attempt % 3
                 }
                 kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
+                try await exited.wait()
                 var complete = 0
                 for partner in exportable {
                     let folder = "\(out)/\(partner)/release-\(record.id)"

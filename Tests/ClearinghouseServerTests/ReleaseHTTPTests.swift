@@ -121,15 +121,12 @@ struct ReleaseHTTPTests {
         try await TestDaemon.run(partners: ["acme", "globex", "initech"], releaseEverySeconds: 1, exportDirectory: exports, storage: storage) { client, daemon in
             try await Self.upload(client, daemon)
             let uploaded = WallClock.nowMilliseconds()
-            var scheduled: ReleaseRecord?
-            for _ in 0..<100 where scheduled == nil {
-                // The first scheduled release that started after the upload had finished.
-                scheduled = try await daemon.runtime.store.releases().last {
+            // The first scheduled release that started after the upload had finished.
+            let record = try await Poll.value("a scheduled release after the upload", every: .milliseconds(100)) {
+                try await daemon.runtime.store.releases().last {
                     $0.trigger == "schedule" && (RFC3339.parseMilliseconds($0.createdAt) ?? 0) >= uploaded
                 }
-                if scheduled == nil { try await Task.sleep(for: .milliseconds(100)) }
             }
-            let record = try #require(scheduled)
             #expect(record.summary.pairsReleased > 0)
             #expect(daemon.logText.contains("scheduled release stored"))
             // The scheduled export of that release, signed by the daemon's export key.
@@ -137,10 +134,8 @@ struct ReleaseHTTPTests {
             let folder = "\(exports)/acme/release-\(record.id)"
             // The scheduler exports every partner and logs it before it makes the next release,
             // so a later release means this one's export is complete.
-            let deadline = ContinuousClock.now + .seconds(30)
-            while (try await daemon.runtime.store.release(id: nil)?.id ?? 0) <= record.id {
-                try #require(ContinuousClock.now < deadline, "no scheduled release after \(record.id) within 30 s")
-                try await Task.sleep(for: .milliseconds(100))
+            try await Poll.until("a scheduled release after \(record.id)", every: .milliseconds(100)) {
+                (try await daemon.runtime.store.release(id: nil)?.id ?? 0) > record.id
             }
             #expect(ExportVerifier.verify(folder: folder, trustedPublicKey: Hex.decode(key.publicKeyHex)!).ok)
             #expect(FileManager.default.fileExists(atPath: "\(exports)/globex/release-\(record.id)/manifest.json"))
@@ -158,22 +153,25 @@ struct ReleaseHTTPTests {
         // Room for exactly two releases at epsilon 1.
         let twice = ZeroConcentratedDP.epsilon(rho: 2 * ZeroConcentratedDP.rho(epsilon: 1, delta: 1e-6), delta: 1e-6)
         let budget = PrivacyBudget(epsilonPerPeriod: twice + 1e-6, period: .month, delta: 1e-6)
+        // A fixed mid-month instant: with the wall clock, a run across midnight at a month's end
+        // would find a fresh budget half way.
+        let now = RFC3339.parseMilliseconds("2026-11-15T12:00:00Z")!
         do {
             let store = try SQLiteStore.open(path: path, pseudonymizer: TestPepper.deriver.auditPseudonymizer, logger: Logger(label: "test"))
             let service = ReleaseService(store: store, settings: settings, budget: budget)
-            let first = try await service.releaseNow(trigger: "test", at: WallClock.nowMilliseconds())
+            let first = try await service.releaseNow(trigger: "test", at: now)
             #expect(first.plan.sigma > 0 && first.plan.threshold > 10)
             #expect(first.publicInfo.countsAre == "noisy")
-            _ = try await service.releaseNow(trigger: "test", at: WallClock.nowMilliseconds())
+            _ = try await service.releaseNow(trigger: "test", at: now)
             await #expect(throws: ReleaseError.self) {
-                try await service.releaseNow(trigger: "test", at: WallClock.nowMilliseconds())
+                try await service.releaseNow(trigger: "test", at: now)
             }
         }
         let reopened = try SQLiteStore.open(path: path, pseudonymizer: TestPepper.deriver.auditPseudonymizer, logger: Logger(label: "test"))
         let service = ReleaseService(store: reopened, settings: settings, budget: budget)
-        #expect(try await service.epsilonLeft(at: WallClock.nowMilliseconds()) ?? 1 < 1e-3)
+        #expect(try await service.epsilonLeft(at: now) ?? 1 < 1e-3)
         do {
-            _ = try await service.releaseNow(trigger: "test", at: WallClock.nowMilliseconds())
+            _ = try await service.releaseNow(trigger: "test", at: now)
             Issue.record("a release beyond the budget was stored after a restart")
         } catch let error as ReleaseError {
             #expect("\(error)".contains("budget"))
@@ -181,8 +179,8 @@ struct ReleaseHTTPTests {
         }
         #expect(try await reopened.releases().count == 2)
         // A new period has a fresh budget.
-        let nextMonth = WallClock.nowMilliseconds() + 40 * 86_400_000
-        #expect(try await service.releaseNow(trigger: "test", at: nextMonth).budgetPeriod != PrivacyBudget.Period.month.key(at: WallClock.nowMilliseconds()))
+        let nextMonth = now + 40 * 86_400_000
+        #expect(try await service.releaseNow(trigger: "test", at: nextMonth).budgetPeriod != PrivacyBudget.Period.month.key(at: now))
         // Stored releases are immutable.
         let queue = try DatabaseQueue(path: path)
         #expect(throws: (any Error).self) { try queue.write { try $0.execute(sql: "UPDATE release SET rho = 0") } }

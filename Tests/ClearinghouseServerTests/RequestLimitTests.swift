@@ -25,10 +25,8 @@ struct RequestLimitTests {
                         try await connection.send(
                             RawConnection.head("/v1/consents", key: acme, contentLength: line.utf8.count) + String(line.prefix(20)))
                     }
-                    // Both are being received (each holds a slot) once the daemon has logged them.
-                    for _ in 0..<200 where daemon.logText.components(separatedBy: "batch receiving").count < 3 {
-                        try await Task.sleep(for: .milliseconds(25))
-                    }
+                    // Both are being received: each holds one of acme's slots.
+                    try await Poll.until("both held uploads to take a slot") { daemon.runtime.uploads.count(for: "acme") == 2 }
                     let body = Lines.body([Lines.consent("third-person")])
                     let answer = try await client.upload("/v1/consents", body, as: acme)
                     #expect(answer.status == .tooManyRequests)
@@ -57,15 +55,7 @@ struct RequestLimitTests {
             try await RawConnection.with(port: port) { first in
                 try await first.send(
                     RawConnection.head("/v1/consents", key: acme, contentLength: line.utf8.count, extra: key) + String(line.prefix(20)))
-                // The key is claimed before "batch receiving" is logged.
-                let deadline = ContinuousClock.now + .seconds(10)
-                while !daemon.logText.contains("batch receiving") {
-                    guard ContinuousClock.now < deadline else {
-                        Issue.record("the held upload was not received within 10 s")
-                        return
-                    }
-                    try await Task.sleep(for: .milliseconds(25))
-                }
+                try await Poll.until("the held upload to claim its key") { daemon.runtime.idempotencyKeys.count == 1 }
                 let busy = try await client.upload("/v1/consents", line, as: acme, headers: keyHeader)
                 #expect(busy.status == .conflict && busy.errorCode == "idempotency_key_in_flight")
                 #expect(busy.headers[.retryAfter] == "1")

@@ -21,10 +21,10 @@ struct StartupTests {
         let errors = String(decoding: second.stderr, as: UTF8.self)
         #expect(second.status != 0)
         #expect(errors.contains("another clearinghouse serve (pid \(first.process.processIdentifier)) already runs on the data folder"))
-        await first.terminate()
+        try await first.terminate()
         // Once the first has stopped, the folder is free again.
         let third = try await DaemonProcess.start(dataDirectory: directory)
-        await third.terminate()
+        try await third.terminate()
     }
 
     @Test("a port in use stops the daemon naming the setting and the flag, before any scheduled service runs")
@@ -56,6 +56,6 @@ struct StartupTests {
         #expect(named.status != 0)
         #expect(namedErrors.contains("a port is already in use on localhost: server.port \(holder.port) (flag --port)"))
         #expect(!namedErrors.contains("scheduler lease taken"), "the scheduled services did not start")
-        await holder.terminate()
+        try await holder.terminate()
     }
 }

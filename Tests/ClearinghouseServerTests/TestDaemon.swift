@@ -140,7 +140,7 @@ extension TestResponse {
     func int(_ key: String) -> Int? { (json[key] as? NSNumber)?.intValue }
 }
 
-/// What partners send: tokens and lines built as the README tells them to.
+/// What partners send: tokens and lines built as docs/partners.md tells them to.
 enum Lines {
     static let salt = SymmetricKey(data: Array("test-consortium-salt".utf8))
 

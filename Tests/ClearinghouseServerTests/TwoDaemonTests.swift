@@ -48,7 +48,7 @@ struct TwoDaemonTests {
             try await ChildProcess.run(
                 DaemonProcess.binary, arguments + ["--data-dir", directory, "--storage-url", url], environment: environment)
         }
-        // The first host creates the pepper; the second gets copies of its key files (README).
+        // The first host creates the pepper; the second gets copies of its key files (docs/postgresql.md).
         let added = try await admin(["partner", "add", "acme", "--name", "Acme"], in: first)
         #expect(added.status == 0, "\(String(decoding: added.stderr, as: UTF8.self))")
         let key = try #require(String(decoding: added.stdout, as: UTF8.self).split(separator: "\n").last.map(String.init))
@@ -106,7 +106,7 @@ struct TwoDaemonTests {
         let pid = try await holderPID()
         let (leader, follower) = pid == a.process.processIdentifier ? (a, b) : (b, a)
         #expect(pid == leader.process.processIdentifier, "the lease names one of the two daemons")
-        await leader.kill9()
+        try await leader.kill9()
         running = [follower]
         let killed = ContinuousClock.now
         while try await holderPID() != follower.process.processIdentifier {
@@ -127,7 +127,7 @@ struct TwoDaemonTests {
             DaemonProcess.binary, ["serve", "--data-dir", third, "--storage-url", url, "--port", "0", "--metrics-port", "0"], environment: environment)
         #expect(other.status != 0)
         #expect(String(decoding: other.stderr, as: UTF8.self).contains("\(third)/pepper.key does not belong to this database"))
-        await follower.terminate()
+        try await follower.terminate()
         running = []
         try await TestPostgresServer.dropDatabase(location.database)
     }

@@ -3,7 +3,6 @@
 import concurrent.futures
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -11,15 +10,19 @@ import time
 
 def start_daemon(binary, data_dir, log_path, extra=(), env=None):
     log = open(log_path, "w")
+    port_file = log_path + ".port"
+    if os.path.exists(port_file):
+        os.remove(port_file)
     process = subprocess.Popen(
-        [binary, "serve", "--data-dir", data_dir, "--port", "0", "--metrics-port", "0", "--log-level", "notice", *extra],
+        [binary, "serve", "--data-dir", data_dir, "--port", "0", "--metrics-port", "0", "--log-level", "notice",
+         "--port-file", port_file, *extra],
         stderr=log, stdout=subprocess.DEVNULL, env=env)
+    # --port-file is written (whole, by rename) once the listener is bound.
     deadline = time.time() + 30
     while time.time() < deadline:
-        with open(log_path) as handle:
-            match = re.search(r"server\.address=127\.0\.0\.1:(\d+)", handle.read())
-        if match:
-            return process, int(match.group(1))
+        if os.path.exists(port_file):
+            with open(port_file) as handle:
+                return process, int(handle.read())
         if process.poll() is not None:
             break
         time.sleep(0.05)

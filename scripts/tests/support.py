@@ -49,15 +49,16 @@ class Daemon:
         env = dict(os.environ, **(environment or {}))
         # The Prometheus listener is off unless a test asks for it (its default port is fixed).
         metrics = [] if "--metrics-port" in arguments else ["--metrics-port", "0"]
+        port_file = os.path.join(self.folder, "daemon.port")
         self.process = subprocess.Popen([binary(), "serve", "--data-dir", self.data, "--port", "0", "--log-level", "info",
-                                         *metrics, *arguments],
+                                         "--port-file", port_file, *metrics, *arguments],
                                         stdout=subprocess.DEVNULL, stderr=self.log, env=env)
+        # --port-file is written (whole, by rename) once the listener is bound.
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            with open(self.log_path) as handle:
-                match = re.search(r"server\.address=127\.0\.0\.1:(\d+)", handle.read())
-            if match:
-                self.port = int(match.group(1))
+            if os.path.exists(port_file):
+                with open(port_file) as handle:
+                    self.port = int(handle.read())
                 return
             if self.process.poll() is not None:
                 break

@@ -1,6 +1,6 @@
 """The OpenAPI contract, fuzzed: schemathesis against the live daemon with every check on.
 
-Examples per operation: CLEARINGHOUSE_FUZZ_EXAMPLES (scripts/test uses 200; the README says
+Examples per operation: CLEARINGHOUSE_FUZZ_EXAMPLES (scripts/test uses 200; docs/development.md says
 how to run more). The daemon holds a small consortium and a release, so the read operations
 reach their logic instead of answering 404.
 """

@@ -66,7 +66,7 @@ struct UploadClientRun {
             csv, "--url", url, "--salt-file", saltFile, "--identifier-type", "email", "--state-dir", stateFolder,
             "--format", "json",
         ] + columns
-        // The key travels in the environment, as the client's README recommends, never in argv.
+        // The key travels in the environment, as docs/partners.md recommends, never in argv.
         process.environment = ProcessInfo.processInfo.environment.merging(["CLEARINGHOUSE_API_KEY": apiKey]) { $1 }
         let summary = try FileHandle(forWritingTo: URL(fileURLWithPath: summaryPath))
         process.standardOutput = summary

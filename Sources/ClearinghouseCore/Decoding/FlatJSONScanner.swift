@@ -255,6 +255,6 @@ public struct FlatJSONScanner {
         LineProblem(
             field: nil,
             problem: "not valid JSON: \(what) (at byte \(min(index, bytes.count) + 1))",
-            fix: "send one JSON object per line (NDJSON), as in the README's examples")
+            fix: "send one JSON object per line (NDJSON), as in docs/partners.md")
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 /// Checks an export folder: the manifest's Ed25519 signature against a trusted public key, then
 /// every listed file's size and SHA-256, and that the folder holds nothing else.
 ///
-/// Partners run it (or its few lines of Python in the README) before loading an export; any
+/// Partners run it (or its few lines of Python in docs/operations.md) before loading an export; any
 /// changed, missing or added byte makes it fail.
 public enum ExportVerifier {
     public struct Report: Sendable, Equatable {

@@ -2,7 +2,7 @@ import Foundation
 
 /// The files of one partner's export, built from a stored release: only what that partner may
 /// read over the API (its own side of cross-brand pairs, its own pairs' rankings), in CSV for
-/// spreadsheets and JSON for programs. Column meanings are documented in the README.
+/// spreadsheets and JSON for programs. Column meanings are documented in docs/operations.md ("Exports").
 public struct PartnerExportFiles: Sendable {
     public let partner: String
     public let release: PublicReleaseInfo

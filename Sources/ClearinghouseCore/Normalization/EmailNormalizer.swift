@@ -1,4 +1,4 @@
-/// The `email-v1` rules, applied in order (README, "Normalization profiles"):
+/// The `email-v1` rules, applied in order (docs/partners.md, "Normalization profiles"):
 ///
 /// 1. Trim ASCII whitespace from both ends.
 /// 2. Refuse anything that is not printable ASCII (internationalized addresses are out of v1).

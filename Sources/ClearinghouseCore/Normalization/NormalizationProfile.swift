@@ -2,7 +2,7 @@
 ///
 /// Two partners match a person only if they hash byte-identical input, so the rules are pinned:
 /// a profile id such as `email-v1` names one rule set forever (a change is a new version), the
-/// README writes the rules down, and `spec/token-vectors.json` holds test vectors that this code
+/// docs/partners.md writes the rules down, and `spec/token-vectors.json` holds test vectors that this code
 /// and the partner upload client are both tested against.
 public enum NormalizationProfile: String, Sendable, CaseIterable, Codable {
     /// E-mail addresses: trim, lowercase, gmail dot and plus rules (after UID2).

@@ -1,4 +1,4 @@
-/// The `phone-e164-v1` rules, applied in order (README, "Normalization profiles"):
+/// The `phone-e164-v1` rules, applied in order (docs/partners.md, "Normalization profiles"):
 ///
 /// 1. Trim ASCII whitespace from both ends; refuse anything that is not printable ASCII.
 /// 2. Remove every `(0)` (the trunk-prefix notation of `+44 (0)20 …`), then the separators

@@ -8,7 +8,7 @@ public struct Suggestion: Sendable, Codable, Equatable {
     public var item: String
     public var partner: String
     public var category: String
-    /// The documented serendipity score (README, "Surprise recommendations").
+    /// The documented serendipity score (docs/releases.md, "Surprise recommendations").
     public var score: Double
     /// Cross: lift(X, Y). Instead: the direct lift(X, Z) in the partner's own data, `nil` when
     /// the pair has fewer than k persons (no direct association worth the name).

@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Post-processing only: it reads the released counts a partner may see (cross-brand pairs
 /// with one side its own, and its own pairs), so it costs no privacy budget and touches no
-/// raw data. The scores are documented in the README ("Surprise recommendations"):
+/// raw data. The scores are documented in docs/releases.md ("Surprise recommendations"):
 ///
 /// - cross, for the partner's item X and another brand's item Y:
 ///   `score = log2 lift(X, Y) * novelty(Y)`, with `novelty(Y) = -log2(n_Y|AB / N_AB)`, times
