@@ -173,7 +173,9 @@ struct DemoCommand: AsyncParsableCommand {
 
         let key = try ExportSigningKey.loadOrCreate(at: runtime.settings.exportKeyPath)
         let reports = folder + "/exports"
-        let exported = try await ReleaseExporter(store: store, key: key, scoring: runtime.settings.recommendation)
+        let exported = try await ReleaseExporter(
+            store: store, key: key, scoring: runtime.settings.recommendation,
+            budget: (runtime.settings.budget, runtime.settings.privacy))
             .export(releaseID: record.id, to: reports)
         say.step(
             exported.outcomes.isEmpty

@@ -31,7 +31,9 @@ struct ExportCommand: AsyncParsableCommand {
         func run() async throws {
             let admin = try await AdminContext.open(options, access: .write)
             let key = try ExportSigningKey.loadOrCreate(at: admin.settings.exportKeyPath)
-            let exporter = ReleaseExporter(store: admin.store, key: key, scoring: admin.settings.recommendation)
+            let exporter = ReleaseExporter(
+                store: admin.store, key: key, scoring: admin.settings.recommendation,
+                budget: (admin.settings.budget, admin.settings.privacy))
             let result = try await exporter.export(
                 releaseID: Int64(release), to: out, partners: partner.isEmpty ? nil : partner)
             let rows = result.outcomes.map { outcome -> ExportRow in

@@ -154,6 +154,10 @@ private struct PairRow: Encodable {
 
 /// Text rendering of a release for the operator.
 enum ReleaseText {
+    static func noiseName(_ noise: String) -> String {
+        noise == "discrete_gaussian" ? "discrete Gaussian" : noise == "rounded_gaussian" ? "rounded Gaussian" : noise
+    }
+
     static func describe(_ record: ReleaseRecord) -> String {
         let settings = record.settings
         var lines = ["release \(record.id)  created \(record.createdAt)  by \(record.trigger)  took \(seconds(record.durationMilliseconds))"]
@@ -163,7 +167,7 @@ enum ReleaseText {
         if settings.differentialPrivacy {
             lines.append(
                 "  differential privacy on: epsilon \(settings.epsilon) at delta \(settings.delta) (zCDP rho "
-                    + String(format: "%.5f", record.plan.rho) + "), Gaussian noise sigma "
+                    + String(format: "%.5f", record.plan.rho) + "), \(Self.noiseName(record.plan.noise)) noise sigma "
                     + String(format: "%.1f", record.plan.sigma) + ", noisy threshold \(record.plan.threshold)")
             lines.append(
                 "  budget period \(record.budgetPeriod): epsilon left "

@@ -86,10 +86,14 @@ func releaseServices(_ runtime: DaemonRuntime, gate: ServerStartGate, logger: Lo
         var exports: ScheduledExports?
         if let directory = runtime.settings.exportDirectory, let key = runtime.exportKey {
             exports = ScheduledExports(
-                exporter: ReleaseExporter(store: runtime.store, key: key, scoring: runtime.settings.recommendation),
+                exporter: ReleaseExporter(
+                    store: runtime.store, key: key, scoring: runtime.settings.recommendation,
+                    budget: (runtime.settings.budget, runtime.settings.privacy)),
                 directory: directory)
         }
-        services.append(ReleaseScheduler(service: service, intervalSeconds: every, exports: exports, lease: lease, logger: logger))
+        services.append(
+            ReleaseScheduler(
+                service: service, intervalSeconds: every, exports: exports, lease: lease, pause: runtime.releasePause, logger: logger))
     }
     if let every = runtime.settings.purgeEverySeconds {
         services.append(
@@ -105,7 +109,7 @@ public func buildRouter(_ runtime: DaemonRuntime) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     // First, so every request is counted (refused ones too), by route template and status.
     router.add(middleware: MetricsMiddleware())
-    router.addRoutes(HealthController(store: runtime.store).routes)
+    router.addRoutes(HealthController(store: runtime.store, releasePause: runtime.releasePause).routes)
     router.addRoutes(OpenAPIController().routes)
     router.group("v1")
         .add(
@@ -115,6 +119,7 @@ public func buildRouter(_ runtime: DaemonRuntime) -> Router<AppRequestContext> {
         .addRoutes(IngestController(runtime).routes)
         .addRoutes(ReleaseController(store: runtime.store, recommendation: runtime.settings.recommendation).routes)
         .addRoutes(LedgerController(store: runtime.store).routes)
+        .addRoutes(BudgetController(runtime).routes)
     router.add(
         middleware: UnroutedRequestMiddleware(routes: router.routes.map { (path: "\($0.path)", method: $0.method.rawValue) }))
     return router
@@ -138,11 +143,17 @@ public struct DaemonRuntime: Sendable {
     public let uploads: ConcurrentUploadLimiter
     /// Idempotency-Keys of requests being served now (a second one is 409).
     public let idempotencyKeys: IdempotencyKeysInFlight
+    /// Set while scheduled releases wait for the budget period to reset.
+    public let releasePause: ScheduledReleasePause
+    /// "Now" for the answers that depend on the calendar (the budget period); tests fix it.
+    public let clock: @Sendable () -> Int64
 
     public init(
         settings: ServerSettings, store: any ClearinghouseStore, deriver: PersonKeyDeriver, exportKey: ExportSigningKey? = nil,
-        tlsConfiguration: TLSConfiguration? = nil, closeStore: @escaping @Sendable () -> Void = {}
+        tlsConfiguration: TLSConfiguration? = nil, closeStore: @escaping @Sendable () -> Void = {},
+        clock: @escaping @Sendable () -> Int64 = WallClock.nowMilliseconds
     ) {
+        self.clock = clock
         self.settings = settings
         self.store = store
         self.deriver = deriver
@@ -151,11 +162,14 @@ public struct DaemonRuntime: Sendable {
         self.closeStore = closeStore
         uploads = ConcurrentUploadLimiter(limit: settings.rateLimits.concurrentUploads)
         idempotencyKeys = IdempotencyKeysInFlight()
+        releasePause = ScheduledReleasePause()
     }
 
     /// Creates the data directory (mode 0700), the pepper file (0600) and the database on first
     /// start; refuses to start with a pepper that does not belong to the database.
-    public static func open(_ settings: ServerSettings, logger: Logger) async throws -> DaemonRuntime {
+    public static func open(
+        _ settings: ServerSettings, logger: Logger, clock: @escaping @Sendable () -> Int64 = WallClock.nowMilliseconds
+    ) async throws -> DaemonRuntime {
         let tlsConfiguration = try settings.tls?.serverConfiguration()
         let files = FileManager.default
         try files.createDirectory(
@@ -169,6 +183,6 @@ public struct DaemonRuntime: Sendable {
         let exportKey = try settings.exportDirectory.map { _ in try ExportSigningKey.loadOrCreate(at: settings.exportKeyPath) }
         return DaemonRuntime(
             settings: settings, store: store, deriver: deriver, exportKey: exportKey, tlsConfiguration: tlsConfiguration,
-            closeStore: opened.close)
+            closeStore: opened.close, clock: clock)
     }
 }

@@ -6,9 +6,13 @@ import Hummingbird
 /// the build's version (so a rolling upgrade shows which daemons run which build).
 public struct HealthController: Sendable {
     let store: any ClearinghouseStore
+    /// When scheduled releases wait for the budget to reset, `/readyz` says so in `details`
+    /// (still 200: the daemon serves every request).
+    let releasePause: ScheduledReleasePause?
 
-    public init(store: any ClearinghouseStore) {
+    public init(store: any ClearinghouseStore, releasePause: ScheduledReleasePause? = nil) {
         self.store = store
+        self.releasePause = releasePause
     }
 
     public var routes: RouteCollection<AppRequestContext> {
@@ -17,6 +21,10 @@ public struct HealthController: Sendable {
         routes.get("readyz") { _, context in
             do {
                 try await store.checkReady()
+                if let paused = releasePause?.description {
+                    return try JSONBody.response(
+                        ReadyWithDetails(status: "ready", version: ClearinghouseVersion.current, details: ["scheduled_releases": paused]))
+                }
                 return try Self.status("ready", .ok)
             } catch {
                 context.logger.warning("not ready", metadata: ["error.type": "\(type(of: error))"])
@@ -29,4 +37,11 @@ public struct HealthController: Sendable {
     private static func status(_ text: String, _ status: HTTPResponse.Status) throws -> Response {
         try JSONBody.response(["status": text, "version": ClearinghouseVersion.current], status: status)
     }
+}
+
+/// `/readyz` with something the operator should know.
+private struct ReadyWithDetails: Encodable {
+    let status: String
+    let version: String
+    let details: [String: String]
 }

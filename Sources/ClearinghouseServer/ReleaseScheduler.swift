@@ -6,8 +6,9 @@ import ServiceLifecycle
 ///
 /// The next release is due one interval after the latest stored one (so a restart does not
 /// release early and spend budget twice), or one interval after start when there is none
-/// (so a fresh daemon does not spend budget on an empty database). A refused release (budget spent) is logged and tried
-/// again at the next interval. Stops at once on graceful shutdown: a sleeping scheduler is
+/// (so a fresh daemon does not spend budget on an empty database). A release refused because
+/// the period's budget is spent is logged once, and the next one waits for the period to reset
+/// (`pause`, shown by `/readyz` and `GET /v1/budget`). Stops at once on graceful shutdown: a sleeping scheduler is
 /// cancelled, and a running computation is never half-stored (storing is one transaction).
 /// With `export.dir` set, each stored release is then exported for every partner.
 public struct ReleaseScheduler: Service {
@@ -16,15 +17,19 @@ public struct ReleaseScheduler: Service {
     let exports: ScheduledExports?
     /// With several daemons on one database, only the lease holder releases.
     let lease: SchedulerLease?
+    /// Set while the period's budget is spent (what `/readyz` and `/v1/budget` report).
+    let pause: ScheduledReleasePause
     let logger: Logger
 
     public init(
-        service: ReleaseService, intervalSeconds: Int, exports: ScheduledExports? = nil, lease: SchedulerLease? = nil, logger: Logger
+        service: ReleaseService, intervalSeconds: Int, exports: ScheduledExports? = nil, lease: SchedulerLease? = nil,
+        pause: ScheduledReleasePause = ScheduledReleasePause(), logger: Logger
     ) {
         self.service = service
         self.intervalSeconds = intervalSeconds
         self.exports = exports
         self.lease = lease
+        self.pause = pause
         self.logger = logger
     }
 
@@ -72,7 +77,20 @@ public struct ReleaseScheduler: Service {
                     "release.id": "\(record.id)", "release.pairs_released": "\(record.summary.pairsReleased)",
                     "release.duration_ms": "\(record.durationMilliseconds)",
                 ])
+            if pause.resume() { logger.notice("scheduled releases resumed", metadata: ["release.budget_period": "\(record.budgetPeriod)"]) }
             await exports?.run(release: record.id, logger: logger)
+        } catch ReleaseError.budgetExhausted(let period, _, _) {
+            // Nothing fits until the period resets: say so once, then wait for the reset rather
+            // than retrying (and logging) every interval.
+            DaemonMetrics.releaseNotStored("refused")
+            let now = WallClock.nowMilliseconds()
+            let resumesAt = max(service.budget.period.bounds(at: now).end, now + 1000)
+            if pause.pause(period: period, until: resumesAt) {
+                logger.warning(
+                    "scheduled releases paused: privacy budget spent",
+                    metadata: ["release.budget_period": "\(period)", "release.resumes_at": "\(RFC3339.format(milliseconds: resumesAt))"])
+            }
+            try? await Task.sleep(for: .milliseconds(resumesAt - now))
         } catch let error as ReleaseError {
             DaemonMetrics.releaseNotStored("refused")
             logger.warning("scheduled release refused", metadata: ["release.reason": "\(error)"])

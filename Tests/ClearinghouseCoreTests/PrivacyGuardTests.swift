@@ -82,28 +82,34 @@ struct PrivacyGuardTests {
         }
     }
 
-    @Test("the noise is N(0, sigma^2): mean, variance and a Kolmogorov-Smirnov test, fixed seed")
-    func noiseDistribution() {
-        let settings = PrivacySettings()
-        let sigma = settings.plan.sigma
-        // sigma from the documented derivation: sqrt(cells) / sqrt(2 rho).
-        let rho = ZeroConcentratedDP.rho(epsilon: 1, delta: 1e-6)
-        #expect(abs(sigma - (48.0).squareRoot() / (2 * rho).squareRoot()) < 1e-9)
-        var noise = GaussianNoise(sigma: sigma, generator: SeededGenerator(seed: 42))
-        let draws = (0..<100_000).map { _ in Double(noise.noisy(0)) }
-        let mean = draws.reduce(0, +) / Double(draws.count)
-        let variance = draws.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(draws.count - 1)
-        #expect(abs(mean) < 4 * sigma / (Double(draws.count)).squareRoot())
-        // Rounding adds 1/12 to the variance.
-        #expect(abs(variance / (sigma * sigma + 1.0 / 12) - 1) < 0.02)
-        let sorted = draws.sorted()
-        var statistic = 0.0
-        for (index, value) in sorted.enumerated() {
-            let cdf = StandardNormal.cdf((value + 0.5) / sigma)
-            statistic = max(statistic, abs(Double(index + 1) / Double(sorted.count) - cdf))
+    @Test("the noise never reads the counts: the same seed adds the same noise to other data; two releases differ")
+    func noiseIndependentOfData() {
+        // Three partners of three items, every person everywhere: every cell is released.
+        let catalog = ReleaseCatalog(
+            partners: ["a", "b", "c"], items: (0..<9).map { .init(partner: $0 / 3, category: "c\($0 % 3)") })
+        func counts(persons: Int) -> AffinityCounts {
+            var columns = SignalColumns()
+            for person in 0..<persons {
+                for item in 0..<9 { columns.append(person: Int32(person), item: Int32(item), weight: 1) }
+            }
+            return AffinityCounter.count(&columns, catalog: catalog, bounds: PrivacySettings().bounds)
         }
-        // Critical value at alpha = 0.001 is 1.95 / sqrt(n); rounding to integers costs a little.
-        #expect(statistic < 1.95 / Double(sorted.count).squareRoot() + 0.005)
+        func offsets(_ counts: AffinityCounts, seed: UInt64) -> [Int64] {
+            var generator = SeededGenerator(seed: seed)
+            let table = ReleaseBuilder.build(
+                counts: counts, catalog: catalog, settings: PrivacySettings(), signals: 0, generator: &generator
+            ).table
+            return table.pairs.map { $0.both - counts.pair(Int($0.x), Int($0.y)) }
+        }
+        let small = counts(persons: 2000), large = counts(persons: 3000)
+        #expect(offsets(small, seed: 1).count == 27 && offsets(large, seed: 1).count == 27)
+        #expect(offsets(small, seed: 1) == offsets(large, seed: 1))
+        #expect(offsets(small, seed: 1) != offsets(small, seed: 2))
+        // The daemon's generator: a release draws afresh, never reusing another's noise.
+        var system = SystemRandomNumberGenerator()
+        let first = ReleaseBuilder.build(counts: small, catalog: catalog, settings: PrivacySettings(), signals: 0, generator: &system)
+        let second = ReleaseBuilder.build(counts: small, catalog: catalog, settings: PrivacySettings(), signals: 0, generator: &system)
+        #expect(first.table.pairs.map(\.both) != second.table.pairs.map(\.both))
     }
 
     @Test("zCDP conversions round-trip and the budget refuses what does not fit")

@@ -16,6 +16,29 @@ struct CLITests {
         #expect(printed.output.trimmingCharacters(in: .whitespacesAndNewlines) == ClearinghouseVersion.current)
     }
 
+    @Test("budget shows the period of a release: what it spent, what is left, the releases that still fit")
+    func budget() async throws {
+        let directory = NSTemporaryDirectory() + "clearinghouse-cli-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let released = try await DaemonProcess.admin(["release", "now", "--data-dir", directory, "--format", "json"])
+        #expect(released.status == 0, "\(released.errors)")
+        let record = try #require(json(released.output) as? [String: Any])
+        let createdAt = try #require(record["created_at"] as? String)
+        // --at the release's own time: the same period whatever the wall clock does meanwhile.
+        let shown = try await DaemonProcess.admin(["budget", "--data-dir", directory, "--at", createdAt, "--format", "json"])
+        let status = try #require(json(shown.output) as? [String: Any])
+        let defaults = PrivacyBudget()
+        let rho = PrivacySettings().plan.rho
+        #expect(status["period"] as? String == PrivacyBudget.Period.month.key(at: RFC3339.parseMilliseconds(createdAt)!))
+        #expect((status["releases"] as? [[String: Any]])?.map { $0["release"] as? Int } == [record["id"] as? Int])
+        #expect(abs((status["epsilon_spent"] as? Double ?? 0) - 1) < 1e-9)
+        #expect(status["releases_left"] as? Int == Int((defaults.rhoLimit * (1 + 1e-12) - rho) / rho))
+        let text = try await DaemonProcess.admin(["budget", "--data-dir", directory, "--at", createdAt])
+        #expect(text.output.contains("epsilon spent 1.000 of 6.5") && text.output.contains("that still fit this period"))
+        let bad = try await DaemonProcess.admin(["budget", "--data-dir", directory, "--at", "yesterday"])
+        #expect(bad.status != 0 && bad.errors.contains("--at must be an RFC 3339 time"))
+    }
+
     @Test("partner add prints the key once; list, rotate-key, disable and stats work on the same database")
     func partnerLifecycle() async throws {
         let directory = NSTemporaryDirectory() + "clearinghouse-cli-" + UUID().uuidString

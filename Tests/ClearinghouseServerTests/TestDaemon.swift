@@ -49,6 +49,9 @@ struct TestDaemon: Sendable {
         tls: TLSSettings? = nil,
         requestTimeoutSeconds: Int = 900,
         storage: TestStorage = .sqlite,
+        privacy: PrivacySettings = PrivacySettings(k: 10, differentialPrivacy: false),
+        budget: PrivacyBudget = PrivacyBudget(),
+        clock: @escaping @Sendable () -> Int64 = WallClock.nowMilliseconds,
         _ body: @Sendable (any TestClientProtocol, TestDaemon) async throws -> Void
     ) async throws {
         let directory = NSTemporaryDirectory() + "clearinghouse-test-" + UUID().uuidString
@@ -63,10 +66,10 @@ struct TestDaemon: Sendable {
         logger.logLevel = .trace
         let settings = ServerSettings(
             host: "127.0.0.1", port: 0, dataDirectory: directory, limits: limits,
-            privacy: PrivacySettings(k: 10, differentialPrivacy: false), releaseEverySeconds: releaseEverySeconds,
+            privacy: privacy, budget: budget, releaseEverySeconds: releaseEverySeconds,
             tokenProfiles: tokenProfiles, exportDirectory: exportDirectory, rateLimits: rateLimits, tls: tls,
             requestTimeoutSeconds: requestTimeoutSeconds, storage: database?.settings ?? StorageSettings())
-        let runtime = try await DaemonRuntime.open(settings, logger: logger)
+        let runtime = try await DaemonRuntime.open(settings, logger: logger, clock: clock)
 
         var keys: [String: String] = [:]
         for partner in partners {

@@ -11,11 +11,15 @@ public struct PartnerExportFiles: Sendable {
     public let cross: [RecommendationList]
     /// Empty when the release predates partners' own counts.
     public let instead: [RecommendationList]
+    /// The privacy budget of the period at export time, shown in the report.
+    public let budget: BudgetStatus?
 
     /// Suggestions per category in an export.
     public static let suggestionsPerCategory = 10
 
-    public init?(table: ReleasedTable, record: ReleaseRecord, partner: String, scoring: RecommendationSettings) {
+    public init?(
+        table: ReleasedTable, record: ReleaseRecord, partner: String, scoring: RecommendationSettings, budget: BudgetStatus? = nil
+    ) {
         let bucket: Int64? = record.settings.differentialPrivacy ? nil : 10
         guard let affinities = table.affinities(partner: partner, category: nil, limit: Int.max, bucketWidth: bucket),
             !affinities.isEmpty
@@ -24,6 +28,7 @@ public struct PartnerExportFiles: Sendable {
         self.partner = partner
         self.release = record.publicInfo
         self.scoring = scoring
+        self.budget = budget
         self.affinities = affinities
         self.cross = (try? ranker.recommendations(
             partner: partner, category: nil, kind: .cross, limit: Self.suggestionsPerCategory).get()) ?? []

@@ -43,11 +43,30 @@ public struct PartnerReport: Sendable {
             </table>
 
             """
+        page += budgetSection
         page += heatmap
         page += lists(title: "Cross-brand suggestions", id: "cross", files.cross)
         page += lists(title: "Try instead (your own items, found through other brands)", id: "instead", files.instead)
         page += "</body></html>\n"
         return page
+    }
+
+    /// The period's privacy budget as of the export (what `GET /v1/budget` answered then).
+    var budgetSection: String {
+        guard let budget = files.budget else { return "" }
+        var html = "<h2>Privacy budget</h2>\n<table class=\"params\" id=\"budget\">\n"
+        html += "<tr><td>period</td><td>\(Self.escape(budget.period)) (\(Self.escape(budget.periodKind))), resets \(Self.escape(budget.resetsAt))</td></tr>\n"
+        guard budget.differentialPrivacy else {
+            return html + "<tr><td>epsilon</td><td>differential privacy is off: releases spend none</td></tr>\n</table>\n"
+        }
+        html += "<tr><td>epsilon spent</td><td>" + String(format: "%.3f", budget.epsilonSpent) + " of \(budget.epsilonPerPeriod) (delta \(budget.delta)); left "
+            + String(format: "%.3f", budget.epsilonLeft) + "</td></tr>\n"
+        html += "<tr><td>releases that still fit</td><td>\(budget.releasesLeft ?? 0) at epsilon \(budget.epsilonPerRelease ?? 0)"
+            + (budget.exhausted ? " (spent until the reset)" : "") + "</td></tr>\n"
+        let spent = budget.releases.map { "release \($0.release): epsilon " + String(format: "%.3f", $0.epsilon) }
+        html += "<tr><td>releases this period</td><td>\(spent.isEmpty ? "none" : Self.escape(spent.joined(separator: "; ")))</td></tr>\n"
+        return html + "</table>\n<p class=\"muted\">As of this export. Epsilons of several releases do not add up: the period's total "
+            + "is the conversion of their summed zCDP rho.</p>\n"
     }
 
     /// Own categories (rows) against the other brands' items with the strongest lift (columns).

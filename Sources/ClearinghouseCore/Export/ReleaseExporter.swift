@@ -9,11 +9,17 @@ public struct ReleaseExporter: Sendable {
     let store: any ClearinghouseStore
     let key: ExportSigningKey
     let scoring: RecommendationSettings
+    /// The budget and privacy settings, when the report should show the period's budget.
+    let budget: (budget: PrivacyBudget, privacy: PrivacySettings)?
 
-    public init(store: any ClearinghouseStore, key: ExportSigningKey, scoring: RecommendationSettings) {
+    public init(
+        store: any ClearinghouseStore, key: ExportSigningKey, scoring: RecommendationSettings,
+        budget: (budget: PrivacyBudget, privacy: PrivacySettings)? = nil
+    ) {
         self.store = store
         self.key = key
         self.scoring = scoring
+        self.budget = budget
     }
 
     /// One partner's result.
@@ -31,9 +37,14 @@ public struct ReleaseExporter: Sendable {
         guard let record = try await store.release(id: releaseID), let table = try await store.releasedTable(id: record.id)
         else { throw ExportError.noRelease(releaseID.map { "\($0)" } ?? "latest") }
         let chosen = partners ?? table.catalog.partners
+        var status: BudgetStatus?
+        if let budget {
+            status = BudgetStatus(budget: budget.budget, settings: budget.privacy, releases: try await store.releases(), at: now)
+        }
         var outcomes: [Outcome] = []
         for partner in chosen {
-            guard let partnerFiles = PartnerExportFiles(table: table, record: record, partner: partner, scoring: scoring) else {
+            guard let partnerFiles = PartnerExportFiles(table: table, record: record, partner: partner, scoring: scoring, budget: status)
+            else {
                 if partners != nil { throw ExportError.unknownPartner(partner) }
                 continue
             }

@@ -46,16 +46,21 @@ public struct PrivacySettings: Sendable, Codable, Equatable {
     }
 
     /// The noise and threshold these settings call for.
+    ///
+    /// sigma^2 = cells / (2 rho), rounded up to a multiple of 2^-20 (the discrete Gaussian is
+    /// sampled from the rational); the threshold is k - 1 plus the discrete Gaussian's tail
+    /// bound, sigma sqrt(2 ln(1 / threshold_delta)), rounded up. SECURITY.md derives both.
     public var plan: NoisePlan {
         guard differentialPrivacy else {
-            return NoisePlan(rho: 0, sigma: 0, l2Sensitivity: 0, threshold: Int64(k))
+            return NoisePlan(rho: 0, sigmaSquared: nil, l2Sensitivity: 0, threshold: Int64(k))
         }
-        let l2 = Double(bounds.cellsPerPerson).squareRoot()
+        let cells = Double(bounds.cellsPerPerson)
         let rho = ZeroConcentratedDP.rho(epsilon: epsilon, delta: delta)
-        let sigma = ZeroConcentratedDP.sigma(rho: rho, l2Sensitivity: l2)
-        let z = StandardNormal.upperQuantile(thresholdDelta)
-        let threshold = Int64((Double(k - 1) + z * sigma).rounded(.up))
-        return NoisePlan(rho: rho, sigma: sigma, l2Sensitivity: l2, threshold: max(Int64(k), threshold))
+        let sigmaSquared = Rational(roundingUp: cells / (2 * rho), denominator: NoisePlan.sigmaSquaredDenominator)
+        let sigma = sigmaSquared.doubleValue.squareRoot()
+        let tail = DiscreteGaussianTail.bound(sigma: sigma, probability: thresholdDelta)
+        let threshold = Int64(k - 1) + tail
+        return NoisePlan(rho: rho, sigmaSquared: sigmaSquared, l2Sensitivity: cells.squareRoot(), threshold: max(Int64(k), threshold))
     }
 
     enum CodingKeys: String, CodingKey {
@@ -65,18 +70,63 @@ public struct PrivacySettings: Sendable, Codable, Equatable {
     }
 }
 
-/// What a release adds: Gaussian noise of `sigma` on every count, and the noisy threshold.
+/// What a release adds: discrete Gaussian noise of variance parameter `sigmaSquared` on every
+/// count, and the noisy threshold.
 public struct NoisePlan: Sendable, Codable, Equatable {
+    /// sigma^2 is a multiple of 1 / 2^20.
+    public static let sigmaSquaredDenominator: UInt128 = 1 << 20
+
+    /// How the noise is drawn: `discrete_gaussian` (exact, integer); releases stored before it
+    /// say `rounded_gaussian` (a floating-point Gaussian rounded to an integer); `none` without
+    /// differential privacy.
+    public var noise: String
     /// zCDP cost of the release (0 without differential privacy).
     public var rho: Double
+    /// sqrt(sigma^2), for people and the threshold; the sampler uses `sigmaSquared`.
     public var sigma: Double
+    /// The exact variance parameter the discrete Gaussian was sampled with.
+    public var sigmaSquared: Rational?
     /// sqrt(cells one person can change): the L2 sensitivity of all counts together.
     public var l2Sensitivity: Double
     /// A noisy count must reach this (and its true count k) to be released.
     public var threshold: Int64
 
+    public init(rho: Double, sigmaSquared: Rational?, l2Sensitivity: Double, threshold: Int64) {
+        noise = sigmaSquared == nil ? "none" : "discrete_gaussian"
+        self.rho = rho
+        self.sigma = sigmaSquared.map { $0.doubleValue.squareRoot() } ?? 0
+        self.sigmaSquared = sigmaSquared
+        self.l2Sensitivity = l2Sensitivity
+        self.threshold = threshold
+    }
+
+    /// The sampler of this plan, nil without noise.
+    public var sampler: DiscreteGaussian? { sigmaSquared.map(DiscreteGaussian.init(sigmaSquared:)) }
+
     enum CodingKeys: String, CodingKey {
-        case rho, sigma, threshold
+        case noise, rho, sigma, threshold
+        case sigmaSquared = "sigma_squared"
         case l2Sensitivity = "l2_sensitivity"
+    }
+
+    /// Plans stored before the discrete Gaussian carry no `noise`: they were rounded Gaussians.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        rho = try container.decode(Double.self, forKey: .rho)
+        sigma = try container.decode(Double.self, forKey: .sigma)
+        sigmaSquared = try container.decodeIfPresent(Rational.self, forKey: .sigmaSquared)
+        l2Sensitivity = try container.decode(Double.self, forKey: .l2Sensitivity)
+        threshold = try container.decode(Int64.self, forKey: .threshold)
+        noise = try container.decodeIfPresent(String.self, forKey: .noise) ?? (sigma > 0 ? "rounded_gaussian" : "none")
+    }
+}
+
+/// The discrete Gaussian's tail: N_Z(0, sigma^2) is sigma^2-subgaussian, E[exp(tX)] <=
+/// exp(t^2 sigma^2 / 2) (Canonne, Kamath and Steinke 2020, section 2), so by Chernoff
+/// P(X >= m) <= exp(-m^2 / (2 sigma^2)) for every m > 0.
+public enum DiscreteGaussianTail {
+    /// The smallest whole m with exp(-m^2 / (2 sigma^2)) <= `probability`.
+    public static func bound(sigma: Double, probability: Double) -> Int64 {
+        Int64((sigma * (2 * log(1 / probability)).squareRoot()).rounded(.up))
     }
 }

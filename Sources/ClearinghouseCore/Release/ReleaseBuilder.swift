@@ -1,6 +1,7 @@
 /// The privacy guard: turns exact counts into released counts.
 ///
-/// For every cell (N_AB, n_X|AB, n_XY) whose true count is at least k, one noise draw is added
+/// For every cell (N_AB, n_X|AB, n_XY) whose true count is at least k, one discrete Gaussian
+/// draw (``DiscreteGaussian``, exact, from the caller's generator) is added
 /// (when differential privacy is on); the cell is released only if its noisy count also
 /// reaches the plan's threshold. A pair is released only if its n_XY, both n_X|AB and n_Y|AB,
 /// and N_AB are all released. Cells below k are never drawn for and never shown, so a cohort
@@ -16,8 +17,7 @@ public enum ReleaseBuilder {
         generator: inout Generator
     ) -> (table: ReleasedTable, summary: ReleaseSummary) {
         let plan = settings.plan
-        var noise = GaussianNoise(sigma: plan.sigma, generator: generator)
-        defer { generator = noise.generator }
+        let sampler = plan.sampler
         let k = Int64(settings.k)
         let partnerCount = counts.partnerCount
         var summary = ReleaseSummary(
@@ -27,7 +27,8 @@ public enum ReleaseBuilder {
         func guarded(_ value: Int64, released: inout Int, suppressed: inout Int) -> Int64? {
             guard value > 0 else { return nil }
             if value >= k {
-                let noisy = noise.noisy(value)
+                // The draw never sees the count: noise first, then the sum.
+                let noisy = value + (sampler?.sample(using: &generator) ?? 0)
                 if noisy >= plan.threshold {
                     released += 1
                     return noisy

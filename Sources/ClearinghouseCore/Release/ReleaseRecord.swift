@@ -36,7 +36,8 @@ public struct ReleaseRecord: Sendable, Codable, Equatable {
             id: id, createdAt: createdAt, k: settings.k, differentialPrivacy: settings.differentialPrivacy,
             epsilon: settings.differentialPrivacy ? settings.epsilon : nil,
             delta: settings.differentialPrivacy ? settings.delta : nil,
-            noiseSigma: settings.differentialPrivacy ? plan.sigma : nil, threshold: plan.threshold,
+            noiseSigma: settings.differentialPrivacy ? plan.sigma : nil, noise: settings.differentialPrivacy ? plan.noise : "none",
+            threshold: plan.threshold,
             bounds: settings.bounds, pairsReleased: summary.pairsReleased,
             countsAre: settings.differentialPrivacy ? "noisy" : "bucketed")
     }
@@ -59,6 +60,9 @@ public struct PublicReleaseInfo: Sendable, Codable, Equatable {
     public var epsilon: Double?
     public var delta: Double?
     public var noiseSigma: Double?
+    /// `discrete_gaussian`, `rounded_gaussian` (releases stored before it) or `none`; optional
+    /// only so that export manifests written before the field still verify.
+    public var noise: String?
     public var threshold: Int64
     public var bounds: ContributionBounds
     /// A function of the released (noisy) output only.
@@ -67,7 +71,7 @@ public struct PublicReleaseInfo: Sendable, Codable, Equatable {
     public var countsAre: String
 
     enum CodingKeys: String, CodingKey {
-        case id, k, epsilon, delta, threshold, bounds
+        case id, k, epsilon, delta, threshold, bounds, noise
         case createdAt = "created_at"
         case differentialPrivacy = "differential_privacy"
         case noiseSigma = "noise_sigma"
