@@ -130,6 +130,18 @@ struct DiscreteGaussianTests {
         #expect(draws(6) != first)
     }
 
+    @Test("the release generator reads the kernel's random bytes: balanced bits, past the 4 KiB buffer, never twice")
+    func kernelRandom() {
+        var first = KernelRandom(), second = KernelRandom()
+        let words = (0..<20_000).map { _ in first.next() }
+        #expect(Set(words).count == words.count, "no word repeats (the buffer is refilled, not replayed)")
+        #expect(words.prefix(512) != (0..<512).map { _ in second.next() }[...])
+        // 1,280,000 bits: the share of ones is 1/2 within 4.89 standard errors (1e-6).
+        let ones = words.reduce(0) { $0 + $1.nonzeroBitCount }
+        let bits = Double(words.count * 64)
+        #expect(abs(Double(ones) / bits - 0.5) < Self.zTwoSided * (0.25 / bits).squareRoot())
+    }
+
     @Test("sigma^2 is the zCDP variance rounded up to 2^-20; the threshold uses the discrete tail bound")
     func plan() throws {
         let settings = PrivacySettings()

@@ -65,7 +65,8 @@ public struct ReleaseService: Sendable {
         }
         let exact = try await exactCounts(at: now)
         let (catalog, counts, signals) = (exact.catalog, exact.counts, exact.signals)
-        var generator = SystemRandomNumberGenerator()
+        // A new generator per release: its words are never shared with another release.
+        var generator = KernelRandom()
         let built = ReleaseBuilder.build(
             counts: counts, catalog: catalog, settings: settings, signals: signals, generator: &generator)
         let elapsed = clock.now - started
