@@ -14,8 +14,12 @@ struct RecommendCommand: AsyncParsableCommand {
     @OptionGroup var options: GlobalOptions
     @Option(name: .long, help: "The partner whose lists to show.") var partner: String
     @Option(name: .long, help: "One of the partner's categories (default: all of them).") var category: String?
-    @Option(name: .long, help: "cross (other brands' items) or instead (the partner's own items, through other brands).")
-    var kind: RecommendationKind = .cross
+    @Option(
+        name: .long,
+        help: "cross (other brands' items), instead (the partner's own items, through other brands) or gaps (audiences where the item is bought less).")
+    var kind: ListKind = .cross
+
+    enum ListKind: String, CaseIterable, ExpressibleByArgument { case cross, instead, gaps }
     @Option(name: .long, help: "Release id, or latest.") var release: String = "latest"
     @Option(name: .long, help: "Suggestions per category (1-1000).") var limit: Int = 10
     @Option(name: .long, help: "Output format: text or json.") var format: OutputFormat = .text
@@ -35,6 +39,9 @@ struct RecommendCommand: AsyncParsableCommand {
                     : "no release \(release); `clearinghouse release list` shows them")
         }
         let settings = admin.settings.recommendation
+        guard let kind = RecommendationKind(rawValue: self.kind.rawValue) else {
+            return try showGaps(table: table, record: record)
+        }
         switch SurpriseRanker(table: table, settings: settings).recommendations(
             partner: partner, category: category, kind: kind, limit: limit)
         {
@@ -52,6 +59,60 @@ struct RecommendCommand: AsyncParsableCommand {
                 print(RecommendationText.describe(lists, partner: partner, kind: kind, release: record.id, settings: settings))
             }
         }
+    }
+
+    /// `--kind gaps`: what `GET /v1/releases/{id}/gaps` answers the partner.
+    private func showGaps(table: ReleasedTable, record: ReleaseRecord) throws {
+        switch GapFinder(table: table, record: record).gaps(partner: partner, category: category, limit: limit) {
+        case .failure(.categoryNotFound):
+            throw ValidationError(
+                "release \(record.id) has no category \(category.map { "'\($0)' " } ?? "")of partner \(partner); check the partner id and category")
+        case .success(let lists):
+            switch format {
+            case .json: try printJSON(GapReport(release: record.id, partner: partner, confidence: 0.95, lists: lists))
+            case .text: print(GapText.describe(lists, partner: partner, release: record.id))
+            }
+        }
+    }
+}
+
+/// `recommend --kind gaps --format json`.
+struct GapReport: Encodable {
+    let release: Int64
+    let partner: String
+    let confidence: Double
+    let lists: [GapList]
+}
+
+/// The text rendering of gaps.
+enum GapText {
+    static func describe(_ lists: [GapList], partner: String, release: Int64) -> String {
+        var lines = [
+            "gaps for \(partner), release \(release): audiences of other brands where your item is bought less than in the "
+                + "overlap (each shortfall clear of noise and sampling at 95%, one-sided)"
+        ]
+        // With every category asked for, the ones without a gap are named once at the end.
+        let quiet = lists.count > 1 ? lists.filter(\.gaps.isEmpty).map(\.category) : []
+        for list in lists where !(lists.count > 1 && list.gaps.isEmpty) {
+            lines.append("")
+            lines.append("\(partner):\(list.category)" + (list.gaps.isEmpty ? "  (no gap stands clear of the noise)" : ""))
+            for (index, gap) in list.gaps.enumerated() {
+                let seen = gap.observed.map { "\($0) buy it" } ?? "pair held back (fewer than the threshold buy it)"
+                lines.append(
+                    "  \(index + 1 < 10 ? " " : "")\(index + 1). \(gap.audience)  missing \(gap.observed == nil ? "at least " : "")\(gap.missing) customers: "
+                        + "expected \(gap.expected), \(seen)" + String(format: " (standard error %.1f)", gap.standardError))
+                if !gap.instead.isEmpty {
+                    lines.append(
+                        "        they buy instead: "
+                            + gap.instead.map { $0.item + String(format: " (lift %.2f)", $0.lift) }.joined(separator: ", "))
+                }
+            }
+        }
+        if !quiet.isEmpty {
+            lines.append("")
+            lines.append("no gap stands clear of the noise for: " + quiet.joined(separator: ", "))
+        }
+        return lines.joined(separator: "\n")
     }
 }
 

@@ -134,8 +134,11 @@ public struct PostgresStore: ClearinghouseStore {
     }
 
     /// How long a call waits for a connection before it fails: while the server is down the
-    /// pool keeps retrying, and a request should answer 503 rather than hang.
-    static let leaseTimeout: Duration = .seconds(5)
+    /// pool keeps retrying, and a request should answer 503 rather than hang. 10 s, not less:
+    /// a pool that opens a dozen TLS connections at once (SCRAM authentication is deliberately
+    /// costly) took more than 5 s on a 2-core machine under heavy load, and failed writes that
+    /// would have succeeded.
+    static let leaseTimeout: Duration = .seconds(10)
 
     /// Runs `body` on a pooled connection, failing with ``PostgresStoreError/unavailable`` when
     /// none is had within ``leaseTimeout`` (once leased, `body` runs as long as it needs).

@@ -82,6 +82,26 @@ public struct ReleaseController: Sendable {
                         + "ask for a later release (the next one has them) or use kind=cross")
             }
         }
+        routes.get("releases/:release/gaps") { request, context in
+            let partner = try context.requirePartner()
+            let record = try await record(context.parameters.get("release") ?? "")
+            let category = request.uri.queryParameters.get("category")
+            let limit = try Self.limit(request.uri.queryParameters.get("limit"), default: 10)
+            guard let table = try await cache.table(record.id) else { throw Self.releaseNotFound }
+            switch GapFinder(table: table, record: record).gaps(partner: partner.id, category: category, limit: limit) {
+            case .success(let lists):
+                context.logger.info(
+                    "gaps read",
+                    metadata: [
+                        "release.id": "\(record.id)", "partner.id": "\(partner.id)", "gaps.count": "\(lists.map(\.gaps.count).reduce(0, +))",
+                    ])
+                return try JSONBody.response(GapAnswer(release: record.publicInfo, partner: partner.id, lists: lists))
+            case .failure(.categoryNotFound):
+                throw APIError(
+                    .notFound, code: "category_not_found",
+                    message: "release \(record.id) has no category of yours by that name; leave out category= to see all of yours")
+            }
+        }
         return routes
     }
 
@@ -136,4 +156,13 @@ struct AffinityAnswer: Encodable {
     let partner: String
     let category: String?
     let affinities: [Affinity]
+}
+
+/// `GET /v1/releases/{id}/gaps`.
+struct GapAnswer: Encodable {
+    let release: PublicReleaseInfo
+    let partner: String
+    /// One-sided confidence at which each listed shortfall stands clear of noise and sampling.
+    let confidence = 0.95
+    let lists: [GapList]
 }

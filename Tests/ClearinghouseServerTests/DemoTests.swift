@@ -43,6 +43,18 @@ struct DemoTests {
             let verified = try await DaemonProcess.admin(["export", "verify", exportFolder, "--public-key", String(key)])
             #expect(verified.status == 0, "\(verified.output)")
         }
+        // The kept folder answers the operator's commands: gaps as JSON, only the brand's own items.
+        let gaps = try await DaemonProcess.admin(["recommend", "--data-dir", folder, "--partner", "brewline", "--kind", "gaps", "--format", "json"])
+        #expect(gaps.status == 0, "\(gaps.errors)")
+        let gapLists = try #require(
+            (try JSONSerialization.jsonObject(with: Data(gaps.output.utf8)) as? [String: Any])?["lists"] as? [[String: Any]])
+        #expect(gapLists.count == 10, "one list per brewline category")
+        for list in gapLists {
+            for gap in list["gaps"] as? [[String: Any]] ?? [] {
+                #expect((gap["audience"] as? String)?.hasPrefix("brewline:") == false)
+                #expect((gap["missing"] as? Int ?? 0) >= 50)
+            }
+        }
         // A kept folder holds each brand's key for later use, readable by the owner alone.
         let keyFile = folder + "/partner-keys/trailhead.key"
         let mode = try FileManager.default.attributesOfItem(atPath: keyFile)[.posixPermissions] as? Int

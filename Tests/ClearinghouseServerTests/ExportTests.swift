@@ -43,7 +43,7 @@ struct ExportTests {
                 #expect(ExportVerifier.verify(folder: folder, trustedPublicKey: Hex.decode(key.publicKeyHex)!).ok)
                 #expect(ExportVerifier.verify(folder: "\(out)/\(partner)/latest", trustedPublicKey: Hex.decode(key.publicKeyHex)!).ok)
                 let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
-                #expect(names == ["affinities.csv", "affinities.json", "manifest.json", "recommendations.csv", "recommendations.json", "report.html"])
+                #expect(names == ["affinities.csv", "affinities.json", "gaps.csv", "manifest.json", "recommendations.csv", "recommendations.json", "report.html"])
 
                 let rows = try String(contentsOfFile: folder + "/affinities.csv", encoding: .utf8).split(separator: "\n").dropFirst()
                 #expect(!rows.isEmpty)
@@ -58,6 +58,13 @@ struct ExportTests {
                     let item = fields[3]
                     #expect(fields[0] == "cross" ? !item.hasPrefix(partner + ":") : item.hasPrefix(partner + ":"))
                     if let count = Int(fields[7]) { #expect(count >= 10) }
+                }
+                let gapRows = try String(contentsOfFile: folder + "/gaps.csv", encoding: .utf8).split(separator: "\n")
+                #expect(gapRows.first.map(String.init) == PartnerExportFiles.gapsHeader)
+                for row in gapRows.dropFirst() {
+                    let fields = row.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                    #expect(!fields[2].hasPrefix(partner + ":"), "a gap audience is another brand's")
+                    #expect(Int(fields[5])! >= 10 && Int(fields[6])! >= 10, "no number below k")
                 }
                 // Every file: no token, nor anything that looks like one (64 hex digits).
                 for name in names {

@@ -13,6 +13,8 @@ public struct PartnerExportFiles: Sendable {
     public let instead: [RecommendationList]
     /// The privacy budget of the period at export time, shown in the report.
     public let budget: BudgetStatus?
+    /// The audiences where each of the partner's items is bought less than expected.
+    public let gaps: [GapList]
 
     /// Suggestions per category in an export.
     public static let suggestionsPerCategory = 10
@@ -32,6 +34,8 @@ public struct PartnerExportFiles: Sendable {
         self.affinities = affinities
         self.cross = (try? ranker.recommendations(
             partner: partner, category: nil, kind: .cross, limit: Self.suggestionsPerCategory).get()) ?? []
+        self.gaps = (try? GapFinder(table: table, record: record).gaps(
+            partner: partner, category: nil, limit: Self.suggestionsPerCategory).get()) ?? []
         self.instead = (try? ranker.recommendations(
             partner: partner, category: nil, kind: .instead, limit: Self.suggestionsPerCategory).get()) ?? []
     }
@@ -49,12 +53,27 @@ public struct PartnerExportFiles: Sendable {
                 Array(try encoder.encode(
                     RecommendationFile(release: release, partner: partner, scoring: scoring, cross: cross, instead: instead)))
             ),
+            ("gaps.csv", Array(gapsCSV.utf8)),
             ("report.html", Array(PartnerReport(files: self).html.utf8)),
         ]
     }
 
     public static let affinitiesHeader = "category,other_partner,other_category,n,n_category,lift,confidence,pmi"
     public static let recommendationsHeader = "kind,category,rank,item,score,lift,confidence,count,novelty,in_baseline,bridges"
+    public static let gapsHeader = "category,rank,audience,basis,observed,expected,missing,standard_error,rate_ratio,instead"
+
+    var gapsCSV: String {
+        var lines = [Self.gapsHeader]
+        for list in gaps {
+            for (index, gap) in list.gaps.enumerated() {
+                lines.append(
+                    "\(list.category),\(index + 1),\(gap.audience),\(gap.basis),\(gap.observed.map { "\($0)" } ?? ""),\(gap.expected),"
+                        + "\(gap.missing),\(gap.standardError),\(gap.rateRatio.map { "\($0)" } ?? ""),"
+                        + gap.instead.map(\.item).joined(separator: ";"))
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
 
     var affinitiesCSV: String {
         var lines = [Self.affinitiesHeader]

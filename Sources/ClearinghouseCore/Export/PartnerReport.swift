@@ -47,8 +47,28 @@ public struct PartnerReport: Sendable {
         page += heatmap
         page += lists(title: "Cross-brand suggestions", id: "cross", files.cross)
         page += lists(title: "Try instead (your own items, found through other brands)", id: "instead", files.instead)
+        page += gapSection
         page += "</body></html>\n"
         return page
+    }
+
+    /// Audiences where each item of the partner's is bought less than in the overlap.
+    var gapSection: String {
+        let listed = files.gaps.filter { !$0.gaps.isEmpty }
+        var html = "<h2>Gaps: audiences that do not buy your item yet</h2>\n"
+        guard !listed.isEmpty else { return html + "<p class=\"muted\">No shortfall stands clear of the noise in this release.</p>\n" }
+        html += "<p class=\"muted\">Other brands' audiences where your item is bought less than in the overlap as a whole, by missing "
+            + "customers (each clear of noise and sampling at 95%). \"Held back\": the pair was suppressed although far more buyers "
+            + "were expected.</p>\n<table id=\"gaps\"><tr><th>your item</th><th>audience</th><th>missing</th><th>expected</th>"
+            + "<th>buy it</th><th>they buy instead</th></tr>\n"
+        for list in listed {
+            for gap in list.gaps.prefix(Self.suggestionsShown) {
+                html += "<tr><td>\(Self.escape(list.category))</td><td>\(Self.escape(gap.audience))</td><td>\(gap.missing)</td>"
+                    + "<td>\(gap.expected)</td><td>\(gap.observed.map { "\($0)" } ?? "held back")</td><td>"
+                    + Self.escape(gap.instead.map(\.item).joined(separator: ", ")) + "</td></tr>\n"
+            }
+        }
+        return html + "</table>\n"
     }
 
     /// The period's privacy budget as of the export (what `GET /v1/budget` answered then).

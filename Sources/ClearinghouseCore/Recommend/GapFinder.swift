@@ -1,0 +1,170 @@
+import Foundation
+
+/// Data mining in reverse: for a partner's item X, the other brands' audiences Y in which X
+/// is bought less than in the overlap as a whole, ranked by the customers missing.
+///
+/// Inside the overlap of partners A (X's) and B (Y's), X's buyers are a share
+/// p = n_X|AB / N_AB. Were Y's buyers like the rest, n_Y|AB * p of them would buy X; the
+/// missing customers are that expectation minus n_XY. Everything is computed from released
+/// counts (post-processing: no new privacy cost), and a partner gets gaps only for its own
+/// items, from numbers it could derive from its own affinities (n_XY / lift is the same
+/// expectation).
+///
+/// Released counts are noisy and are samples, so a gap is listed only when the shortfall
+/// stands `z` standard errors clear (one-sided, 95% by default): the noise of n_XY and of the
+/// three counts behind the expectation (each sigma, propagated to first order) plus the
+/// binomial sampling error of n_XY under "Y's buyers buy X at the overlap's rate".
+///
+/// A pair that was suppressed is evidence too: when n_X|AB, n_Y|AB and N_AB were released (by
+/// other pairs) and the expectation stands far above what a suppressed count can be (below
+/// the threshold, plus z sigma of noise), X is missing from Y's audience; the gap is listed
+/// with `basis` `suppressed` and the missing customers counted from that upper bound.
+public struct GapFinder: Sendable {
+    public static let defaultZ = 1.645  // one-sided 95%
+
+    let table: ReleasedTable
+    let sigma: Double
+    let threshold: Int64
+    let k: Int64
+    let z: Double
+    /// Counts shown to partners of a release without noise are rounded down to tens.
+    let bucketWidth: Int64?
+
+    public init(table: ReleasedTable, record: ReleaseRecord, z: Double = GapFinder.defaultZ) {
+        self.table = table
+        sigma = record.settings.differentialPrivacy ? record.plan.sigma : 0
+        threshold = record.plan.threshold
+        k = Int64(record.settings.k)
+        self.z = z
+        bucketWidth = record.settings.differentialPrivacy ? nil : 10
+    }
+
+    public enum Failure: Error, Equatable { case categoryNotFound }
+
+    /// The gaps of `partner`'s items (all, or the one `category`), at most `limit` per item.
+    public func gaps(partner: String, category: String?, limit: Int) -> Result<[GapList], Failure> {
+        let catalog = table.catalog
+        guard let partnerIndex = catalog.partners.firstIndex(of: partner) else { return .failure(.categoryNotFound) }
+        let own = catalog.items.indices.filter {
+            catalog.items[$0].partner == partnerIndex && (category == nil || catalog.items[$0].category == category)
+        }
+        if own.isEmpty { return .failure(.categoryNotFound) }
+        let known = KnownCounts(table)
+        return .success(own.map { item in
+            GapList(category: catalog.items[item].category, gaps: Array(gaps(of: item, known: known).prefix(limit)))
+        })
+    }
+
+    /// Every gap of item `x`, most missing customers first.
+    func gaps(of x: Int, known: KnownCounts) -> [Gap] {
+        let catalog = table.catalog
+        let a = catalog.items[x].partner
+        var found: [Gap] = []
+        for y in catalog.items.indices where catalog.items[y].partner != a {
+            let b = catalog.items[y].partner
+            guard let nx = known.within[KnownCounts.key(x, b)], let ny = known.within[KnownCounts.key(y, a)],
+                let nab = known.overlap[KnownCounts.key(min(a, b), max(a, b))], nab > 0
+            else { continue }
+            let (nxD, nyD, nabD) = (Double(nx), Double(ny), Double(nab))
+            let rate = nxD / nabD
+            let expected = nyD * rate
+            // First-order noise of the expectation: each of its three counts carries sigma.
+            let expectationNoise = expected * sigma * (1 / (nxD * nxD) + 1 / (nyD * nyD) + 1 / (nabD * nabD)).squareRoot()
+            let sampling = (expected * max(0, 1 - rate)).squareRoot()
+            if let observed = known.pair[KnownCounts.key(x, y)] {
+                let missing = expected - Double(observed)
+                let error = (sigma * sigma + expectationNoise * expectationNoise + sampling * sampling).squareRoot()
+                guard missing > z * error, missing >= Double(k), expected >= Double(k) else { continue }
+                found.append(gap(x: x, y: y, basis: "fewer", observed: observed, expected: expected, missing: missing, error: error))
+            } else {
+                // Suppressed: its true count is below k, or its noisy count fell under the
+                // threshold, so with confidence it is under threshold + z sigma.
+                let ceiling = Double(threshold) + z * sigma
+                let missing = expected - ceiling
+                let error = (expectationNoise * expectationNoise + sampling * sampling).squareRoot()
+                guard missing > z * error, missing >= Double(k) else { continue }
+                found.append(gap(x: x, y: y, basis: "suppressed", observed: nil, expected: expected, missing: missing, error: error))
+            }
+        }
+        return found.sorted { $0.missing != $1.missing ? $0.missing > $1.missing : $0.audience < $1.audience }
+    }
+
+    private func gap(x: Int, y: Int, basis: String, observed: Int64?, expected: Double, missing: Double, error: Double) -> Gap {
+        let catalog = table.catalog
+        let a = catalog.items[x].partner
+        // What Y's audience buys from the partner instead: its other items with the highest
+        // lift toward Y.
+        let instead = table.pairsOfItem[y].map { table.pairs[Int($0)] }.compactMap { pair -> Gap.Instead? in
+            let other = Int(pair.x) == y ? Int(pair.y) : Int(pair.x)
+            guard other != x, catalog.items[other].partner == a, pair.lift > 1 else { return nil }
+            return Gap.Instead(item: catalog.name(of: other), lift: pair.lift, count: ReleasedTable.bucket(pair.both, bucketWidth))
+        }
+        return Gap(
+            audience: catalog.name(of: y), basis: basis, observed: observed.map { ReleasedTable.bucket($0, bucketWidth) },
+            expected: ReleasedTable.bucket(Int64(expected.rounded()), bucketWidth),
+            missing: ReleasedTable.bucket(Int64(missing.rounded()), bucketWidth), standardError: (error * 10).rounded() / 10,
+            rateRatio: observed.map { ($0 > 0 ? Double($0) / expected : 0) }, instead: Array(instead.prefix(3)))
+    }
+}
+
+/// The released counts by cell: each cell is noised once per release, so any pair that
+/// carries it gives the same value.
+struct KnownCounts {
+    var pair: [Int64: Int64] = [:]
+    var within: [Int64: Int64] = [:]
+    var overlap: [Int64: Int64] = [:]
+
+    static func key(_ first: Int, _ second: Int) -> Int64 { Int64(first) << 32 | Int64(second) }
+
+    init(_ table: ReleasedTable) {
+        for released in table.pairs {
+            let (x, y) = (Int(released.x), Int(released.y))
+            let (a, b) = (table.catalog.items[x].partner, table.catalog.items[y].partner)
+            pair[Self.key(x, y)] = released.both
+            pair[Self.key(y, x)] = released.both
+            within[Self.key(x, b)] = released.xWithin
+            within[Self.key(y, a)] = released.yWithin
+            overlap[Self.key(min(a, b), max(a, b))] = released.overlap
+        }
+    }
+}
+
+/// One item's gaps.
+public struct GapList: Sendable, Codable, Equatable {
+    public var category: String
+    public var gaps: [Gap]
+}
+
+/// One audience where the partner's item is bought less than in the overlap as a whole.
+public struct Gap: Sendable, Codable, Equatable {
+    public struct Instead: Sendable, Codable, Equatable {
+        /// `partner:category` of the partner's own item.
+        public var item: String
+        public var lift: Double
+        public var count: Int64
+    }
+
+    /// `partner:category` of the other brand's item whose buyers are the audience.
+    public var audience: String
+    /// `fewer` (the pair was released, with fewer buyers than expected) or `suppressed` (the
+    /// pair was held back although far more buyers were expected than a held-back count holds).
+    public var basis: String
+    /// n_XY, released; absent when suppressed.
+    public var observed: Int64?
+    /// Y's buyers in the overlap times X's share of the overlap.
+    public var expected: Int64
+    /// expected - observed (suppressed: expected minus the most a held-back count can be).
+    public var missing: Int64
+    /// Of `missing`, from noise and sampling; the gap is listed only when it is z of these clear.
+    public var standardError: Double
+    /// observed / expected: how much less X is bought by this audience (absent when suppressed).
+    public var rateRatio: Double?
+    /// The partner's other items with the highest lift toward the audience: what to offer it.
+    public var instead: [Instead]
+
+    enum CodingKeys: String, CodingKey {
+        case audience, basis, observed, expected, missing, instead
+        case standardError = "standard_error"
+        case rateRatio = "rate_ratio"
+    }
+}
