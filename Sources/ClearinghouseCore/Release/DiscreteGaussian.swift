@@ -40,9 +40,13 @@ public struct DiscreteGaussian: Sendable, Equatable {
         }
     }
 
-    /// Bernoulli(p / q) for 0 <= p <= q, from one uniform integer below q.
+    /// Bernoulli(p / q) for 0 <= p <= q, from one uniform integer below q: 64-bit when q fits,
+    /// as nearly every q of a release does (a 128-bit uniform needs a wider multiply).
     static func bernoulli<G: RandomNumberGenerator>(_ p: UInt128, over q: UInt128, using generator: inout G) -> Bool {
-        UInt128.random(in: 0..<q, using: &generator) < p
+        if q <= UInt128(UInt64.max) {
+            return UInt128(UInt64.random(in: 0..<UInt64(q), using: &generator)) < p
+        }
+        return UInt128.random(in: 0..<q, using: &generator) < p
     }
 
     /// Bernoulli(exp(-gamma)) for a rational gamma >= 0 (the paper's Algorithm 1).
@@ -72,7 +76,7 @@ public struct DiscreteGaussian: Sendable, Equatable {
     /// The discrete Laplace with scale t: P(x) proportional to exp(-|x| / t) (Algorithm 2).
     static func discreteLaplace<G: RandomNumberGenerator>(scale t: UInt128, using generator: inout G) -> Int64 {
         while true {
-            let u = UInt128.random(in: 0..<t, using: &generator)
+            let u = UInt128(UInt64.random(in: 0..<UInt64(t), using: &generator))  // t = floor(sigma) + 1 is small
             guard bernoulliExpMinus(Rational(numerator: u, denominator: t), using: &generator) else { continue }
             var v: UInt128 = 0
             while bernoulliExpMinus(Rational(numerator: 1, denominator: 1), using: &generator) { v += 1 }
