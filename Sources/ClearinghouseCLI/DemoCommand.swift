@@ -70,6 +70,8 @@ struct DemoCommand: AsyncParsableCommand {
             try await tour(runtime: runtime, url: url, folder: folder, client: client, kept: kept, say: &say)
         } catch {
             try? await daemon.stop()
+            // A failed run leaves no synthetic data behind unless it was asked to keep it.
+            if !kept { try? FileManager.default.removeItem(atPath: folder) }
             throw error
         }
         try await daemon.stop()
@@ -135,13 +137,13 @@ struct DemoCommand: AsyncParsableCommand {
             store: store, settings: runtime.settings.privacy, budget: runtime.settings.budget,
             workers: ProcessInfo.processInfo.activeProcessorCount, engine: runtime.settings.releaseEngine)
         let record = try await service.releaseNow(trigger: "demo", at: WallClock.nowMilliseconds())
-        say.step("released: the only thing that leaves the daemon (counts above k, with noise)")
+        say.step("released: partners read only its noisy counts above the threshold; the exact sizes below are the operator's view")
         say.block(ReleaseText.describe(record))
 
         guard let table = try await store.releasedTable(id: record.id) else {
             throw ValidationError("release \(record.id) was stored without its table")
         }
-        say.step("each brand's surprise lists, as its API key reads them (GET /v1/releases/latest/recommendations)")
+        say.step("each brand's surprise lists: the ranking its API key reads at GET /v1/releases/latest/recommendations, computed here from the stored release")
         let ranker = SurpriseRanker(table: table, settings: runtime.settings.recommendation)
         var found = 0
         for bridge in DemoConsortium.bridges {

@@ -40,7 +40,7 @@ struct RecommendCommand: AsyncParsableCommand {
         }
         let settings = admin.settings.recommendation
         guard let kind = RecommendationKind(rawValue: self.kind.rawValue) else {
-            return try showGaps(table: table, record: record)
+            return try showGaps(table: table, record: record, minimumLift: settings.minimumLift)
         }
         switch SurpriseRanker(table: table, settings: settings).recommendations(
             partner: partner, category: category, kind: kind, limit: limit)
@@ -62,8 +62,9 @@ struct RecommendCommand: AsyncParsableCommand {
     }
 
     /// `--kind gaps`: what `GET /v1/releases/{id}/gaps` answers the partner.
-    private func showGaps(table: ReleasedTable, record: ReleaseRecord) throws {
-        switch GapFinder(table: table, record: record).gaps(partner: partner, category: category, limit: limit) {
+    private func showGaps(table: ReleasedTable, record: ReleaseRecord, minimumLift: Double) throws {
+        let finder = GapFinder(table: table, record: record, minimumLift: minimumLift)
+        switch finder.gaps(partner: partner, category: category, limit: limit) {
         case .failure(.categoryNotFound):
             throw ValidationError(
                 "release \(record.id) has no category \(category.map { "'\($0)' " } ?? "")of partner \(partner); check the partner id and category")
@@ -100,7 +101,7 @@ enum GapText {
                 let seen = gap.observed.map { "\($0) buy it" } ?? "pair held back (fewer than the threshold buy it)"
                 lines.append(
                     "  \(index + 1 < 10 ? " " : "")\(index + 1). \(gap.audience)  missing \(gap.observed == nil ? "at least " : "")\(gap.missing) customers: "
-                        + "expected \(gap.expected), \(seen)" + String(format: " (standard error %.1f)", gap.standardError))
+                        + "expected \(gap.expected), \(seen)" + (gap.confidence > 0.99 ? " (99.9% sure)" : " (95% sure)"))
                 if !gap.instead.isEmpty {
                     lines.append(
                         "        they buy instead: "

@@ -40,7 +40,7 @@ struct RecordsCommand: AsyncParsableCommand {
                 "pseudonymisation: person keys under a pepper kept outside the database (0600); the daemon never holds the consortium salt",
                 "erasure without copies: secure_delete and a WAL checkpoint after every erasure",
                 "k-anonymity threshold (k = \(privacy.k)), contribution bounds, "
-                    + (privacy.differentialPrivacy ? "Gaussian noise with a per-\(settings.budget.period.rawValue) epsilon budget of \(settings.budget.epsilonPerPeriod)" : "noise OFF by configuration"),
+                    + (privacy.differentialPrivacy ? "discrete Gaussian noise with a per-\(settings.budget.period.rawValue) epsilon budget of \(settings.budget.epsilonPerPeriod)" : "noise OFF by configuration"),
                 "API keys stored only as HMAC digests, compared in constant time",
                 "hash-chained audit ledger of every state change (`clearinghouse audit verify`)",
                 "durable atomic batches (SQLite WAL, synchronous=FULL)",

@@ -145,7 +145,7 @@ public enum SettingsCatalog {
             summary: "A count is released only if at least k distinct persons make it up; never below 10."),
         Setting(
             key: "privacy.differential_privacy", kind: .boolean, defaultValue: "true",
-            summary: "Add calibrated Gaussian noise to every released count (zCDP); each release records whether it did."),
+            summary: "Add calibrated discrete Gaussian noise to every released count (exact integer sampling, zCDP); each release records whether it did."),
         Setting(
             key: "privacy.epsilon", kind: .decimal(0.01...100), defaultValue: "1",
             summary: "Epsilon one release spends (at privacy.delta)."),

@@ -93,7 +93,8 @@ func releaseServices(_ runtime: DaemonRuntime, gate: ServerStartGate, logger: Lo
         }
         services.append(
             ReleaseScheduler(
-                service: service, intervalSeconds: every, exports: exports, lease: lease, pause: runtime.releasePause, logger: logger))
+                service: service, intervalSeconds: every, exports: exports, lease: lease, pause: runtime.releasePause,
+                clock: runtime.clock, logger: logger))
     }
     if let every = runtime.settings.purgeEverySeconds {
         services.append(
@@ -109,7 +110,7 @@ public func buildRouter(_ runtime: DaemonRuntime) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     // First, so every request is counted (refused ones too), by route template and status.
     router.add(middleware: MetricsMiddleware())
-    router.addRoutes(HealthController(store: runtime.store, releasePause: runtime.releasePause).routes)
+    router.addRoutes(HealthController(store: runtime.store, releasePause: runtime.releasePause, clock: runtime.clock).routes)
     router.addRoutes(OpenAPIController().routes)
     router.group("v1")
         .add(

@@ -25,9 +25,10 @@ public struct BudgetController: Sendable {
         let routes = RouteCollection(context: AppRequestContext.self)
         routes.get("budget") { _, context in
             _ = try context.requirePartner()
+            let now = clock()
             let status = BudgetStatus(
-                budget: budget, settings: privacy, releases: try await store.releases(), at: clock(),
-                scheduledReleases: pause.description)
+                budget: budget, settings: privacy, releases: try await store.releases(), at: now,
+                scheduledReleases: pause.description(at: now))
             return try JSONBody.response(status)
         }
         return routes

@@ -9,10 +9,15 @@ public struct HealthController: Sendable {
     /// When scheduled releases wait for the budget to reset, `/readyz` says so in `details`
     /// (still 200: the daemon serves every request).
     let releasePause: ScheduledReleasePause?
+    let clock: @Sendable () -> Int64
 
-    public init(store: any ClearinghouseStore, releasePause: ScheduledReleasePause? = nil) {
+    public init(
+        store: any ClearinghouseStore, releasePause: ScheduledReleasePause? = nil,
+        clock: @escaping @Sendable () -> Int64 = WallClock.nowMilliseconds
+    ) {
         self.store = store
         self.releasePause = releasePause
+        self.clock = clock
     }
 
     public var routes: RouteCollection<AppRequestContext> {
@@ -21,7 +26,7 @@ public struct HealthController: Sendable {
         routes.get("readyz") { _, context in
             do {
                 try await store.checkReady()
-                if let paused = releasePause?.description {
+                if let paused = releasePause?.description(at: clock()) {
                     return try JSONBody.response(
                         ReadyWithDetails(status: "ready", version: ClearinghouseVersion.current, details: ["scheduled_releases": paused]))
                 }

@@ -88,7 +88,9 @@ public struct ReleaseController: Sendable {
             let category = request.uri.queryParameters.get("category")
             let limit = try Self.limit(request.uri.queryParameters.get("limit"), default: 10)
             guard let table = try await cache.table(record.id) else { throw Self.releaseNotFound }
-            switch GapFinder(table: table, record: record).gaps(partner: partner.id, category: category, limit: limit) {
+            switch GapFinder(table: table, record: record, minimumLift: recommendation.minimumLift).gaps(
+                partner: partner.id, category: category, limit: limit)
+            {
             case .success(let lists):
                 context.logger.info(
                     "gaps read",

@@ -19,22 +19,26 @@ public struct ReleaseScheduler: Service {
     let lease: SchedulerLease?
     /// Set while the period's budget is spent (what `/readyz` and `/v1/budget` report).
     let pause: ScheduledReleasePause
+    /// "Now" for due times, release times and budget periods (the daemon's runtime clock).
+    let clock: @Sendable () -> Int64
     let logger: Logger
 
     public init(
         service: ReleaseService, intervalSeconds: Int, exports: ScheduledExports? = nil, lease: SchedulerLease? = nil,
-        pause: ScheduledReleasePause = ScheduledReleasePause(), logger: Logger
+        pause: ScheduledReleasePause = ScheduledReleasePause(), clock: @escaping @Sendable () -> Int64 = WallClock.nowMilliseconds,
+        logger: Logger
     ) {
         self.service = service
         self.intervalSeconds = intervalSeconds
         self.exports = exports
         self.lease = lease
         self.pause = pause
+        self.clock = clock
         self.logger = logger
     }
 
     public func run() async throws {
-        let started = WallClock.nowMilliseconds()
+        let started = clock()
         // Cancellation (graceful shutdown) ends the loop; it is not an error of the service.
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
@@ -64,12 +68,13 @@ public struct ReleaseScheduler: Service {
         if let latest = try await service.store.release(id: nil), let created = RFC3339.parseMilliseconds(latest.createdAt) {
             last = created
         }
-        return max(0, last + interval - WallClock.nowMilliseconds())
+        return max(0, last + interval - clock())
     }
 
     private func releaseOnce() async {
+        let at = clock()
         do {
-            let record = try await service.releaseNow(trigger: "schedule", at: WallClock.nowMilliseconds())
+            let record = try await service.releaseNow(trigger: "schedule", at: at)
             DaemonMetrics.released(record, spentRho: try? await service.store.spentRho(period: record.budgetPeriod))
             logger.notice(
                 "scheduled release stored",
@@ -81,10 +86,11 @@ public struct ReleaseScheduler: Service {
             await exports?.run(release: record.id, logger: logger)
         } catch ReleaseError.budgetExhausted(let period, _, _) {
             // Nothing fits until the period resets: say so once, then wait for the reset rather
-            // than retrying (and logging) every interval.
+            // than retrying (and logging) every interval. The reset is that of the refused
+            // release's own period, whatever the time is now.
             DaemonMetrics.releaseNotStored("refused")
-            let now = WallClock.nowMilliseconds()
-            let resumesAt = max(service.budget.period.bounds(at: now).end, now + 1000)
+            let now = clock()
+            let resumesAt = max(service.budget.period.bounds(at: at).end, now + 1000)
             if pause.pause(period: period, until: resumesAt) {
                 logger.warning(
                     "scheduled releases paused: privacy budget spent",

@@ -6,7 +6,8 @@ import Testing
 /// The exact discrete Gaussian sampler against its probability mass function.
 ///
 /// Each statistical check is set so that a correct sampler fails it with probability at most
-/// 1e-6 (the critical values below say how); the seeds are fixed, so a run is reproducible and
+/// about 1e-6 (the critical values below say how: DKW is exact, chi-square and the moments use
+/// standard approximations); the seeds are fixed, so a run is reproducible and
 /// a failure is a real difference, not bad luck to be retried.
 @Suite("Discrete Gaussian sampler")
 struct DiscreteGaussianTests {
@@ -37,9 +38,11 @@ struct DiscreteGaussianTests {
         ("sigma^2 = 1/2", Rational(numerator: 1, denominator: 2)),
         ("sigma^2 = 19/2", Rational(numerator: 19, denominator: 2)),
         ("the default plan's sigma^2", PrivacySettings().plan.sigmaSquared!),
+        // Its acceptance fractions need more than 64 bits: the 128-bit path.
+        ("sigma^2 = 10^6", Rational(numerator: 1_000_000 << 20, denominator: 1 << 20)),
     ]
 
-    @Test("chi-square, Kolmogorov-Smirnov, mean and variance agree with the exact PMF", arguments: 0..<3)
+    @Test("chi-square, Kolmogorov-Smirnov, mean and variance agree with the exact PMF", arguments: 0..<4)
     func matchesMassFunction(index: Int) throws {
         let (name, sigmaSquared) = Self.cases[index]
         let sampler = DiscreteGaussian(sigmaSquared: sigmaSquared)
@@ -159,6 +162,11 @@ struct DiscreteGaussianTests {
         let margin = Double(plan.threshold - Int64(settings.k - 1))
         #expect(exp(-margin * margin / (2 * sigmaSquared.doubleValue)) <= settings.thresholdDelta)
         #expect(exp(-(margin - 1) * (margin - 1) / (2 * sigmaSquared.doubleValue)) > settings.thresholdDelta, "the smallest such margin")
+        // Settings whose noise the sampler cannot hold are refused, saying what to change.
+        let extreme = PrivacySettings(
+            bounds: ContributionBounds(itemsPerPartner: 64, partnersPerPerson: 64), epsilon: 0.01, delta: 1e-15, thresholdDelta: 1e-15)
+        #expect(extreme.problem?.contains("raise privacy.epsilon") == true)
+        #expect(PrivacySettings(epsilon: 0.01).problem == nil, "the smallest epsilon at the default bounds is fine")
         // Plans stored before the discrete Gaussian still decode, saying what they were.
         let old = #"{"rho":0.0175,"sigma":37.06,"threshold":311,"l2_sensitivity":6.93}"#
         let decoded = try JSONDecoder().decode(NoisePlan.self, from: Data(old.utf8))

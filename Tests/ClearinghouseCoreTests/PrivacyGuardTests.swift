@@ -106,7 +106,7 @@ struct PrivacyGuardTests {
         #expect(offsets(small, seed: 1) == offsets(large, seed: 1))
         #expect(offsets(small, seed: 1) != offsets(small, seed: 2))
         // The daemon's generator: a release draws afresh, never reusing another's noise.
-        var system = SystemRandomNumberGenerator()
+        var system = KernelRandom()
         let first = ReleaseBuilder.build(counts: small, catalog: catalog, settings: PrivacySettings(), signals: 0, generator: &system)
         let second = ReleaseBuilder.build(counts: small, catalog: catalog, settings: PrivacySettings(), signals: 0, generator: &system)
         #expect(first.table.pairs.map(\.both) != second.table.pairs.map(\.both))

@@ -80,7 +80,11 @@ struct BudgetTests {
     func scheduledReleasePauses() async throws {
         let one = PrivacyBudget(
             epsilonPerPeriod: ZeroConcentratedDP.epsilon(rho: Self.privacy.plan.rho, delta: 1e-6) + 1e-9, period: .month, delta: 1e-6)
-        try await TestDaemon.run(releaseEverySeconds: 1, privacy: Self.privacy, budget: one) { client, daemon in
+        // A clock that runs at the wall clock's pace from mid-month: the scheduler needs time
+        // to pass, and no run may straddle a month's end.
+        let wallStart = WallClock.nowMilliseconds()
+        let clock: @Sendable () -> Int64 = { Self.now + (WallClock.nowMilliseconds() - wallStart) }
+        try await TestDaemon.run(releaseEverySeconds: 1, privacy: Self.privacy, budget: one, clock: clock) { client, daemon in
             let pause = try await Poll.value("the scheduler to pause for the budget") { daemon.runtime.releasePause.current }
             let ready = try await client.execute(uri: "/readyz", method: .get)
             #expect(ready.status == .ok)
@@ -88,15 +92,16 @@ struct BudgetTests {
             #expect(readyText.contains("scheduled_releases") && readyText.contains("privacy budget of period \(pause.period) is spent"))
             let answer = try await budget(client, as: daemon.keys["acme"]!)
             #expect((answer["scheduled_releases"] as? String)?.contains("paused") == true)
-            // The pause lasts until the period that was spent ends.
-            #expect(PrivacyBudget.Period.month.key(at: pause.resumesAt - 1) == pause.period)
-            #expect(PrivacyBudget.Period.month.bounds(at: pause.resumesAt - 1).end == pause.resumesAt)
+            // The pause lasts until the period that was spent ends: 2026-11 until December 1st.
+            #expect(pause.period == "2026-11")
+            #expect(RFC3339.format(milliseconds: pause.resumesAt) == "2026-12-01T00:00:00.000Z")
             // Three more intervals pass: still one release, one warning, no retry.
             let watchUntil = ContinuousClock.now + .seconds(3)
             while ContinuousClock.now < watchUntil {
                 #expect(try await daemon.runtime.store.releases().count == 1)
                 try await Task.sleep(for: .milliseconds(250))
             }
+            #expect(daemon.runtime.releasePause.refusals == 1, "refused once, then no retry until the reset")
             #expect(daemon.logText.components(separatedBy: "scheduled releases paused").count == 2, "logged once")
             #expect(!daemon.logText.contains("scheduled release refused"))
         }

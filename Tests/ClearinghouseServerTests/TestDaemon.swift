@@ -184,8 +184,10 @@ enum ChildProcess {
         let stderr: Data
     }
 
+    /// Waits at most `limit` for the child, then kills it and fails naming the command.
     static func run(
-        _ executable: String, _ arguments: [String], stdinFile: String? = nil, environment: [String: String] = [:]
+        _ executable: String, _ arguments: [String], stdinFile: String? = nil, environment: [String: String] = [:],
+        within limit: Duration = .seconds(300)
     ) async throws -> Result {
         let base = NSTemporaryDirectory() + "child-" + UUID().uuidString
         let outPath = base + ".out"
@@ -205,9 +207,14 @@ enum ChildProcess {
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         if let stdinFile { process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: stdinFile)) }
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do { try process.run() } catch { continuation.resume(throwing: error) }
+        let exit = ProcessExit(process)
+        try process.run()
+        let status: Int32
+        do {
+            status = try await exit.wait(within: limit)
+        } catch {
+            process.terminate()
+            throw Poll.TimedOut(awaited: "\(executable) \(arguments.prefix(3).joined(separator: " ")) to finish", limit: limit)
         }
         return Result(
             status: status, stdout: FileManager.default.contents(atPath: outPath) ?? Data(),

@@ -80,6 +80,9 @@ struct UploadClientRun {
         }
         try summary.close()
         guard status == 0 else {
+            if status == 127 {
+                throw Failure(description: "\(client) could not start: it needs python3 on PATH (apt-get install python3)")
+            }
             throw Failure(description: "the upload client exited with status \(status) for \(csv) (its message is above)")
         }
         guard let data = FileManager.default.contents(atPath: summaryPath),

@@ -34,7 +34,7 @@ public struct PartnerExportFiles: Sendable {
         self.affinities = affinities
         self.cross = (try? ranker.recommendations(
             partner: partner, category: nil, kind: .cross, limit: Self.suggestionsPerCategory).get()) ?? []
-        self.gaps = (try? GapFinder(table: table, record: record).gaps(
+        self.gaps = (try? GapFinder(table: table, record: record, minimumLift: scoring.minimumLift).gaps(
             partner: partner, category: nil, limit: Self.suggestionsPerCategory).get()) ?? []
         self.instead = (try? ranker.recommendations(
             partner: partner, category: nil, kind: .instead, limit: Self.suggestionsPerCategory).get()) ?? []
@@ -60,7 +60,7 @@ public struct PartnerExportFiles: Sendable {
 
     public static let affinitiesHeader = "category,other_partner,other_category,n,n_category,lift,confidence,pmi"
     public static let recommendationsHeader = "kind,category,rank,item,score,lift,confidence,count,novelty,in_baseline,bridges"
-    public static let gapsHeader = "category,rank,audience,basis,observed,expected,missing,standard_error,rate_ratio,instead"
+    public static let gapsHeader = "category,rank,audience,basis,observed,expected,missing,confidence,rate_ratio,instead"
 
     var gapsCSV: String {
         var lines = [Self.gapsHeader]
@@ -68,7 +68,7 @@ public struct PartnerExportFiles: Sendable {
             for (index, gap) in list.gaps.enumerated() {
                 lines.append(
                     "\(list.category),\(index + 1),\(gap.audience),\(gap.basis),\(gap.observed.map { "\($0)" } ?? ""),\(gap.expected),"
-                        + "\(gap.missing),\(gap.standardError),\(gap.rateRatio.map { "\($0)" } ?? ""),"
+                        + "\(gap.missing),\(gap.confidence),\(gap.rateRatio.map { "\($0)" } ?? ""),"
                         + gap.instead.map(\.item).joined(separator: ";"))
             }
         }

@@ -13,7 +13,9 @@ import Foundation
 /// Released counts are noisy and are samples, so a gap is listed only when the shortfall
 /// stands `z` standard errors clear (one-sided, 95% by default): the noise of n_XY and of the
 /// three counts behind the expectation (each sigma, propagated to first order) plus the
-/// binomial sampling error of n_XY under "Y's buyers buy X at the overlap's rate".
+/// binomial sampling error of n_XY under "Y's buyers buy X at the overlap's rate". The
+/// standard error itself is not published: it depends on n_Y|AB and N_AB one by one, which a
+/// partner knows only as a ratio; a gap says instead whether it stands clear at 95% or 99.9%.
 ///
 /// A pair that was suppressed is evidence too: when n_X|AB, n_Y|AB and N_AB were released (by
 /// other pairs) and the expectation stands far above what a suppressed count can be (below
@@ -21,6 +23,8 @@ import Foundation
 /// with `basis` `suppressed` and the missing customers counted from that upper bound.
 public struct GapFinder: Sendable {
     public static let defaultZ = 1.645  // one-sided 95%
+    /// One-sided 99.9%: a gap this far clear is published with confidence 0.999.
+    static let strongZ = 3.09
 
     let table: ReleasedTable
     let sigma: Double
@@ -29,9 +33,15 @@ public struct GapFinder: Sendable {
     let z: Double
     /// Counts shown to partners of a release without noise are rounded down to tens.
     let bucketWidth: Int64?
+    /// What the audience buys instead: the partner's items with at least this lift toward it.
+    let minimumLift: Double
 
-    public init(table: ReleasedTable, record: ReleaseRecord, z: Double = GapFinder.defaultZ) {
+    public init(
+        table: ReleasedTable, record: ReleaseRecord, z: Double = GapFinder.defaultZ,
+        minimumLift: Double = RecommendationSettings().minimumLift
+    ) {
         self.table = table
+        self.minimumLift = minimumLift
         sigma = record.settings.differentialPrivacy ? record.plan.sigma : 0
         threshold = record.plan.threshold
         k = Int64(record.settings.k)
@@ -74,7 +84,7 @@ public struct GapFinder: Sendable {
             if let observed = known.pair[KnownCounts.key(x, y)] {
                 let missing = expected - Double(observed)
                 let error = (sigma * sigma + expectationNoise * expectationNoise + sampling * sampling).squareRoot()
-                guard missing > z * error, missing >= Double(k), expected >= Double(k) else { continue }
+                guard missing > z * error, shown(missing) >= k, shown(expected) >= k, shown(Double(observed)) >= k else { continue }
                 found.append(gap(x: x, y: y, basis: "fewer", observed: observed, expected: expected, missing: missing, error: error))
             } else {
                 // Suppressed: its true count is below k, or its noisy count fell under the
@@ -82,12 +92,15 @@ public struct GapFinder: Sendable {
                 let ceiling = Double(threshold) + z * sigma
                 let missing = expected - ceiling
                 let error = (expectationNoise * expectationNoise + sampling * sampling).squareRoot()
-                guard missing > z * error, missing >= Double(k) else { continue }
+                guard missing > z * error, shown(missing) >= k, shown(expected) >= k else { continue }
                 found.append(gap(x: x, y: y, basis: "suppressed", observed: nil, expected: expected, missing: missing, error: error))
             }
         }
         return found.sorted { $0.missing != $1.missing ? $0.missing > $1.missing : $0.audience < $1.audience }
     }
+
+    /// A number as the partner sees it (rounded down to tens without noise): what must be >= k.
+    private func shown(_ value: Double) -> Int64 { ReleasedTable.bucket(Int64(value.rounded()), bucketWidth) }
 
     private func gap(x: Int, y: Int, basis: String, observed: Int64?, expected: Double, missing: Double, error: Double) -> Gap {
         let catalog = table.catalog
@@ -96,14 +109,14 @@ public struct GapFinder: Sendable {
         // lift toward Y.
         let instead = table.pairsOfItem[y].map { table.pairs[Int($0)] }.compactMap { pair -> Gap.Instead? in
             let other = Int(pair.x) == y ? Int(pair.y) : Int(pair.x)
-            guard other != x, catalog.items[other].partner == a, pair.lift > 1 else { return nil }
+            guard other != x, catalog.items[other].partner == a, pair.lift >= minimumLift else { return nil }
             return Gap.Instead(item: catalog.name(of: other), lift: pair.lift, count: ReleasedTable.bucket(pair.both, bucketWidth))
         }
         return Gap(
             audience: catalog.name(of: y), basis: basis, observed: observed.map { ReleasedTable.bucket($0, bucketWidth) },
-            expected: ReleasedTable.bucket(Int64(expected.rounded()), bucketWidth),
-            missing: ReleasedTable.bucket(Int64(missing.rounded()), bucketWidth), standardError: (error * 10).rounded() / 10,
-            rateRatio: observed.map { ($0 > 0 ? Double($0) / expected : 0) }, instead: Array(instead.prefix(3)))
+            expected: shown(expected), missing: shown(missing), confidence: missing > Self.strongZ * error ? 0.999 : 0.95,
+            rateRatio: observed.map { ($0 > 0 ? Double($0) / expected : 0) }, instead: Array(instead.prefix(3)),
+            standardError: error)
     }
 }
 
@@ -155,16 +168,19 @@ public struct Gap: Sendable, Codable, Equatable {
     public var expected: Int64
     /// expected - observed (suppressed: expected minus the most a held-back count can be).
     public var missing: Int64
-    /// Of `missing`, from noise and sampling; the gap is listed only when it is z of these clear.
-    public var standardError: Double
+    /// One-sided confidence that the shortfall is real: 0.95 (clear of 1.645 standard errors
+    /// of noise and sampling) or 0.999 (clear of 3.09).
+    public var confidence: Double
     /// observed / expected: how much less X is bought by this audience (absent when suppressed).
     public var rateRatio: Double?
-    /// The partner's other items with the highest lift toward the audience: what to offer it.
+    /// The partner's other items with at least `recommend.min_lift` toward the audience, highest
+    /// first: what to offer it.
     public var instead: [Instead]
+    /// Of `missing`, from noise and sampling. Kept inside the daemon (see ``GapFinder``).
+    var standardError: Double = 0
 
     enum CodingKeys: String, CodingKey {
-        case audience, basis, observed, expected, missing, instead
-        case standardError = "standard_error"
+        case audience, basis, observed, expected, missing, instead, confidence
         case rateRatio = "rate_ratio"
     }
 }

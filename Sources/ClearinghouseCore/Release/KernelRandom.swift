@@ -30,17 +30,24 @@ public struct KernelRandom: RandomNumberGenerator {
             // /dev/urandom is getrandom(2)'s pool (Swift's Glibc module does not export
             // getrandom); it never blocks once the kernel has seeded it at boot.
             let file = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
-            guard file >= 0 else { fatalError("cannot open /dev/urandom (errno \(errno)); the kernel's random source is needed for noise") }
-            defer { close(file) }
             var filled = 0
-            while filled < bytes.count {
-                let got = read(file, bytes.baseAddress! + filled, bytes.count - filled)
-                if got > 0 {
-                    filled += got
-                } else if got < 0 && errno != EINTR || got == 0 {
-                    // No safe fallback exists for noise: stop rather than draw weak numbers.
-                    fatalError("reading /dev/urandom failed (errno \(errno)); the kernel's random source is needed for noise")
+            if file >= 0 {
+                defer { close(file) }
+                while filled < bytes.count {
+                    let got = read(file, bytes.baseAddress! + filled, bytes.count - filled)
+                    if got > 0 {
+                        filled += got
+                    } else if got == 0 || errno != EINTR {
+                        break
+                    }
                 }
+            }
+            if filled < bytes.count {
+                // No descriptor to spare (a flood of connections) or a failed read: the same
+                // kernel source through the standard generator, 8 bytes per call.
+                var system = SystemRandomNumberGenerator()
+                let words = bytes.bindMemory(to: UInt64.self)
+                for index in (filled / 8)..<words.count { words[index] = system.next() }
             }
             #else
             arc4random_buf(bytes.baseAddress!, bytes.count)

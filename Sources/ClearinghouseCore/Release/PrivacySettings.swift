@@ -8,6 +8,9 @@ import Foundation
 public struct PrivacySettings: Sendable, Codable, Equatable {
     /// The smallest k any configuration may set.
     public static let minimumK = 10
+    /// The largest sigma^2 the discrete Gaussian sampler takes without overflowing its
+    /// 128-bit fractions (see ``DiscreteGaussian``).
+    public static let maximumSigmaSquared = 1e10
 
     /// A count is released only if at least k distinct persons make it up.
     public var k: Int
@@ -41,6 +44,14 @@ public struct PrivacySettings: Sendable, Codable, Equatable {
             if !(epsilon > 0 && epsilon <= 100) { return "privacy.epsilon must be > 0 and <= 100" }
             if !(delta > 0 && delta < 1e-3) { return "privacy.delta must be > 0 and < 0.001" }
             if !(thresholdDelta > 0 && thresholdDelta < 1e-3) { return "privacy.threshold_delta must be > 0 and < 0.001" }
+            // The exact sampler's 128-bit fractions hold sigma^2 up to about 1e10 (sigma 10^5,
+            // far more noise than any count it could be added to).
+            let sigmaSquared = Double(bounds.cellsPerPerson) / (2 * ZeroConcentratedDP.rho(epsilon: epsilon, delta: delta))
+            if sigmaSquared > Self.maximumSigmaSquared {
+                return "these settings call for noise of sigma \(Int(sigmaSquared.squareRoot())), more than the exact sampler takes "
+                    + "(\(Int(Self.maximumSigmaSquared.squareRoot()))) and more than any count could carry; raise privacy.epsilon "
+                    + "or lower privacy.items_per_partner and privacy.partners_per_person"
+            }
         }
         return nil
     }

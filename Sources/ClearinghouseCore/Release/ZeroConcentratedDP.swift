@@ -2,7 +2,8 @@ import Foundation
 
 /// Zero-concentrated differential privacy (zCDP) accounting, Bun and Steinke 2016.
 ///
-/// Releases add Gaussian noise; zCDP composes by adding the rho of each release, and converts
+/// Releases add discrete Gaussian noise (as private as the continuous Gaussian at the same
+/// sigma, Canonne, Kamath and Steinke 2020); zCDP composes by adding the rho of each release, and converts
 /// to (epsilon, delta)-DP with epsilon = rho + 2 sqrt(rho ln(1/delta)) (their Proposition 1.3).
 /// Budgets are configured in epsilon at a fixed delta because that is what people compare;
 /// they are enforced on the sum of rho because that is what composes tightly.
