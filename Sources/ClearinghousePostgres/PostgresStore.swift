@@ -135,9 +135,9 @@ public struct PostgresStore: ClearinghouseStore {
 
     /// How long a call waits for a connection before it fails: while the server is down the
     /// pool keeps retrying, and a request should answer 503 rather than hang. 10 s, not less:
-    /// a pool that opens a dozen TLS connections at once (SCRAM authentication is deliberately
-    /// costly) took more than 5 s on a 2-core machine under heavy load, and failed writes that
-    /// would have succeeded.
+    /// with 5 s, one test run on a heavily loaded 2-core machine failed a write that would have
+    /// succeeded, most likely a pool opening a dozen TLS connections at once (SCRAM
+    /// authentication is deliberately costly).
     static let leaseTimeout: Duration = .seconds(10)
 
     /// Runs `body` on a pooled connection, failing with ``PostgresStoreError/unavailable`` when
