@@ -10,9 +10,9 @@ import Testing
 
 @Suite("Configuration")
 struct ConfigurationTests {
-    static let repositoryConfig = URL(fileURLWithPath: #filePath)
+    static let repository = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("config/clearinghouse.json").path
+    static let repositoryConfig = repository.appendingPathComponent("config/clearinghouse.json").path
 
     /// Flattens the shipped file into (setting key -> value) and (setting key -> documentation).
     static func shippedFile() throws -> (values: [String: Any], about: [String: String]) {
@@ -40,9 +40,7 @@ struct ConfigurationTests {
 
     @Test("docs/configuration.md is the reference rendered from the catalogue, with a row per setting")
     func referenceMatchesCatalog() throws {
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let shipped = try String(contentsOf: repository.appendingPathComponent(ConfigurationReference.path), encoding: .utf8)
+        let shipped = try String(contentsOf: Self.repository.appendingPathComponent(ConfigurationReference.path), encoding: .utf8)
         #expect(
             shipped == ConfigurationReference.markdown,
             "docs/configuration.md differs from the settings catalogue: run `.build/debug/clearinghouse settings > docs/configuration.md`")

@@ -46,7 +46,8 @@ public struct PrivacySettings: Sendable, Codable, Equatable {
             if !(thresholdDelta > 0 && thresholdDelta < 1e-3) { return "privacy.threshold_delta must be > 0 and < 0.001" }
             // The exact sampler's 128-bit fractions hold sigma^2 up to about 1e10 (sigma 10^5,
             // far more noise than any count it could be added to).
-            let sigmaSquared = Double(bounds.cellsPerPerson) / (2 * ZeroConcentratedDP.rho(epsilon: epsilon, delta: delta))
+            let sigmaSquared = ZeroConcentratedDP.sigmaSquared(
+                rho: ZeroConcentratedDP.rho(epsilon: epsilon, delta: delta), cells: bounds.cellsPerPerson)
             if sigmaSquared > Self.maximumSigmaSquared {
                 return "these settings call for noise of sigma \(Int(sigmaSquared.squareRoot())), more than the exact sampler takes "
                     + "(\(Int(Self.maximumSigmaSquared.squareRoot()))) and more than any count could carry; raise privacy.epsilon "
@@ -65,13 +66,14 @@ public struct PrivacySettings: Sendable, Codable, Equatable {
         guard differentialPrivacy else {
             return NoisePlan(rho: 0, sigmaSquared: nil, l2Sensitivity: 0, threshold: Int64(k))
         }
-        let cells = Double(bounds.cellsPerPerson)
+        let cells = bounds.cellsPerPerson
         let rho = ZeroConcentratedDP.rho(epsilon: epsilon, delta: delta)
-        let sigmaSquared = Rational(roundingUp: cells / (2 * rho), denominator: NoisePlan.sigmaSquaredDenominator)
+        let sigmaSquared = Rational(
+            roundingUp: ZeroConcentratedDP.sigmaSquared(rho: rho, cells: cells), denominator: NoisePlan.sigmaSquaredDenominator)
         let sigma = sigmaSquared.doubleValue.squareRoot()
         let tail = DiscreteGaussianTail.bound(sigma: sigma, probability: thresholdDelta)
         let threshold = Int64(k - 1) + tail
-        return NoisePlan(rho: rho, sigmaSquared: sigmaSquared, l2Sensitivity: cells.squareRoot(), threshold: max(Int64(k), threshold))
+        return NoisePlan(rho: rho, sigmaSquared: sigmaSquared, l2Sensitivity: Double(cells).squareRoot(), threshold: max(Int64(k), threshold))
     }
 
     enum CodingKeys: String, CodingKey {

@@ -21,33 +21,18 @@ public enum ZeroConcentratedDP {
         return rho + 2 * (rho * log(1 / delta)).squareRoot()
     }
 
-    /// The Gaussian mechanism's standard deviation for `rho`-zCDP at L2 sensitivity `l2`:
-    /// adding N(0, sigma^2) to a query of L2 sensitivity D is (D^2 / 2 sigma^2)-zCDP.
-    public static func sigma(rho: Double, l2Sensitivity: Double) -> Double {
-        l2Sensitivity / (2 * rho).squareRoot()
+    /// The (discrete) Gaussian mechanism's sigma^2 for `rho`-zCDP when one person changes
+    /// `cells` counts by one: adding noise of sigma^2 to a query of L2 sensitivity D is
+    /// (D^2 / 2 sigma^2)-zCDP, and D^2 = cells.
+    public static func sigmaSquared(rho: Double, cells: Int) -> Double {
+        Double(cells) / (2 * rho)
     }
 }
 
-/// The standard normal distribution's tail and quantile, for thresholds and tests.
+/// The standard normal distribution function, for the audit's optimum.
 public enum StandardNormal {
-    /// P(Z > z).
-    public static func upperTail(_ z: Double) -> Double {
-        0.5 * erfc(z / 2.0.squareRoot())
-    }
-
     /// P(Z <= z).
     public static func cdf(_ z: Double) -> Double {
         0.5 * erfc(-z / 2.0.squareRoot())
-    }
-
-    /// The z with P(Z > z) = p, by bisection (exact enough for thresholds; not on a hot path).
-    public static func upperQuantile(_ p: Double) -> Double {
-        precondition(p > 0 && p < 1)
-        var low = -40.0, high = 40.0
-        for _ in 0..<200 {
-            let middle = (low + high) / 2
-            if upperTail(middle) > p { low = middle } else { high = middle }
-        }
-        return (low + high) / 2
     }
 }
