@@ -137,7 +137,8 @@ public enum ConfigurationLoader {
             storage: storage,
             leaseSeconds: integer("cluster.lease_seconds"),
             releaseEngine: ReleaseEngine(rawValue: text("release.engine")) ?? .memory,
-            metricsHost: text("metrics.host"), metricsPort: integer("metrics.port"))
+            metricsHost: text("metrics.host"), metricsPort: integer("metrics.port"),
+            portalSessionMinutes: integer("portal.session_minutes"))
     }
 
     /// TLS needs both certificate and key; a client CA needs TLS.

@@ -189,6 +189,9 @@ public enum SettingsCatalog {
             key: "recommend.baseline_demotion", kind: .decimal(0...1), defaultValue: "0.5",
             summary: "A suggestion the popularity baseline lists too has its score multiplied by this (1 = no demotion)."),
         Setting(
+            key: "portal.session_minutes", kind: .integer(5...1440), defaultValue: "30",
+            summary: "A portal sign-in (GET /portal, with a read key) lasts this long; then the marketer signs in again."),
+        Setting(
             key: "export.dir", kind: .optionalText, defaultValue: "",
             summary: "After each scheduled release the daemon writes every partner's signed export into DIR/PARTNER/release-ID (empty: no scheduled exports)."),
         Setting(

@@ -148,6 +148,22 @@ enum PostgresSchema {
             ALTER TABLE batch ADD COLUMN dropped_lines bytea;
             """
         ),
+        (
+            "pg4-key-roles-portal-sessions",
+            """
+            -- What each key may do (KeyRole): the keys before this version upload.
+            ALTER TABLE api_key ADD COLUMN role text NOT NULL DEFAULT 'upload' CHECK (role IN ('upload', 'read'));
+            ALTER TABLE api_key ADD COLUMN label text;
+            -- Portal sign-ins, by the SHA-256 of the cookie's token (never the token).
+            CREATE TABLE portal_session (
+                digest bytea PRIMARY KEY,
+                key_id text NOT NULL REFERENCES api_key(key_id),
+                created_at bigint NOT NULL,
+                expires_at bigint NOT NULL
+            );
+            CREATE INDEX portal_session_by_expiry ON portal_session(expires_at);
+            """
+        ),
     ]
 
     /// Applies the migrations not yet applied; refuses a database migrated by a newer version.

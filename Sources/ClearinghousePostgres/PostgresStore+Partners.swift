@@ -29,7 +29,8 @@ extension PostgresStore {
         try await write { connection in
             let rowID = try await lockPartner(partner, connection)
             try await connection.query(
-                "UPDATE api_key SET revoked_at = \(now) WHERE partner_id = \(rowID) AND revoked_at IS NULL", logger: logger)
+                "UPDATE api_key SET revoked_at = \(now) WHERE partner_id = \(rowID) AND revoked_at IS NULL AND role = 'upload'",
+                logger: logger)
             try await connection.query(
                 """
                 INSERT INTO api_key (key_id, partner_id, secret_digest, created_at)
@@ -65,7 +66,8 @@ extension PostgresStore {
         try await fetch(
             """
             SELECT p.slug, p.name, p.status, p.created_at,
-              (SELECT k.key_id FROM api_key k WHERE k.partner_id = p.id AND k.revoked_at IS NULL ORDER BY k.created_at DESC LIMIT 1)
+              (SELECT k.key_id FROM api_key k WHERE k.partner_id = p.id AND k.revoked_at IS NULL AND k.role = 'upload'
+               ORDER BY k.created_at DESC LIMIT 1)
             FROM partner p ORDER BY p.slug
             """
         ).all((String, String, String, Int64, String?).self).map { slug, name, status, createdAt, keyID in
@@ -78,15 +80,100 @@ extension PostgresStore {
         try await leasing { connection in
             let rows = try await connection.query(
                 """
-                SELECT k.secret_digest, k.revoked_at, p.id, p.slug, p.status
+                SELECT k.secret_digest, k.revoked_at, p.id, p.slug, p.status, k.role
                 FROM api_key k JOIN partner p ON p.id = k.partner_id WHERE k.key_id = \(keyID)
                 """, logger: logger)
-            for try await (digest, revokedAt, rowID, slug, status) in rows.decode((ByteBuffer, Int64?, Int64, String, String).self) {
+            for try await (digest, revokedAt, rowID, slug, status, role) in rows.decode(
+                (ByteBuffer, Int64?, Int64, String, String, String).self)
+            {
                 return StoredCredential(
-                    partner: AuthenticatedPartner(rowID: rowID, id: slug), secretDigest: digest.bytes,
+                    partner: AuthenticatedPartner(rowID: rowID, id: slug, role: KeyRole(rawValue: role) ?? .read),
+                    secretDigest: digest.bytes,
                     usable: revokedAt == nil && status == "active")
             }
             return nil
+        }
+    }
+
+    public func addKey(partner: PartnerID, key: APIKey, role: KeyRole, label: String?, at now: Int64) async throws {
+        try await write { connection in
+            let rowID = try await lockPartner(partner, connection)
+            try await connection.query(
+                """
+                INSERT INTO api_key (key_id, partner_id, secret_digest, created_at, role, label)
+                VALUES (\(key.keyID), \(rowID), \(key.secretDigest.buffer), \(now), \(role.rawValue), \(label))
+                """, logger: logger)
+            try await PostgresLedger.append(
+                connection, action: .partnerKeyAdded, partner: partner.value,
+                details: PartnerLedgerDetails.keyAdded(keyID: key.keyID, role: role, label: label), at: now, logger: logger)
+        }
+        logger.info("partner key added", metadata: ["partner.id": "\(partner)", "key.id": "\(key.keyID)", "key.role": "\(role)"])
+    }
+
+    public func keys(partner: PartnerID) async throws -> [KeySummary] {
+        let rows = try await fetch(
+            """
+            SELECT k.key_id, k.role, k.label, k.created_at, k.revoked_at
+            FROM api_key k JOIN partner p ON p.id = k.partner_id WHERE p.slug = \(partner.value)
+            ORDER BY k.created_at DESC, k.key_id
+            """
+        ).all((String, String, String?, Int64, Int64?).self)
+        if rows.isEmpty, try await fetch("SELECT 1 FROM partner WHERE slug = \(partner.value)").all(Int32.self).isEmpty {
+            throw StoreError.partnerNotFound(partner.value)
+        }
+        return rows.map { keyID, role, label, createdAt, revokedAt in
+            KeySummary(
+                keyID: keyID, role: KeyRole(rawValue: role) ?? .read, label: label, createdAt: RFC3339.format(milliseconds: createdAt),
+                revokedAt: revokedAt.map { RFC3339.format(milliseconds: $0) })
+        }
+    }
+
+    public func revokeKey(partner: PartnerID, keyID: String, at now: Int64) async throws {
+        try await write { connection in
+            let rowID = try await lockPartner(partner, connection)
+            let revoked = try await connection.query(
+                """
+                UPDATE api_key SET revoked_at = \(now)
+                WHERE partner_id = \(rowID) AND key_id = \(keyID) AND revoked_at IS NULL RETURNING key_id
+                """, logger: logger
+            ).all(String.self)
+            guard !revoked.isEmpty else { throw StoreError.keyNotFound(partner: partner.value, keyID: keyID) }
+            try await connection.query("DELETE FROM portal_session WHERE key_id = \(keyID)", logger: logger)
+            try await PostgresLedger.append(
+                connection, action: .partnerKeyRevoked, partner: partner.value, details: PartnerLedgerDetails.keyRevoked(keyID: keyID),
+                at: now, logger: logger)
+        }
+        logger.info("partner key revoked", metadata: ["partner.id": "\(partner)", "key.id": "\(keyID)"])
+    }
+
+    public func createPortalSession(_ session: NewPortalSession) async throws {
+        try await write { connection in
+            try await connection.query("DELETE FROM portal_session WHERE expires_at <= \(session.createdAt)", logger: logger)
+            try await connection.query(
+                """
+                INSERT INTO portal_session (digest, key_id, created_at, expires_at)
+                VALUES (\(session.digest.buffer), \(session.keyID), \(session.createdAt), \(session.expiresAt))
+                """, logger: logger)
+        }
+    }
+
+    public func portalSession(digest: [UInt8], at now: Int64) async throws -> PortalSession? {
+        try await fetch(
+            """
+            SELECT p.id, p.slug, k.role, k.key_id, s.expires_at
+            FROM portal_session s JOIN api_key k ON k.key_id = s.key_id JOIN partner p ON p.id = k.partner_id
+            WHERE s.digest = \(digest.buffer) AND s.expires_at > \(now) AND k.revoked_at IS NULL AND p.status = 'active'
+            """
+        ).all((Int64, String, String, String, Int64).self).first.map { rowID, slug, role, keyID, expiresAt in
+            PortalSession(
+                partner: AuthenticatedPartner(rowID: rowID, id: slug, role: KeyRole(rawValue: role) ?? .read), keyID: keyID,
+                expiresAt: expiresAt)
+        }
+    }
+
+    public func endPortalSession(digest: [UInt8]) async throws {
+        try await write { connection in
+            try await connection.query("DELETE FROM portal_session WHERE digest = \(digest.buffer)", logger: logger)
         }
     }
 }

@@ -1,3 +1,4 @@
+import ClearinghouseCore
 import Foundation
 import GRDB
 
@@ -36,8 +37,12 @@ struct APIKeyRow: Codable, FetchableRecord, PersistableRecord {
     var secretDigest: Data
     var createdAt: Int64
     var revokedAt: Int64?
+    /// `KeyRole.rawValue`.
+    var role: String = KeyRole.upload.rawValue
+    var label: String?
 
     enum CodingKeys: String, CodingKey {
+        case role, label
         case keyID = "key_id"
         case partnerID = "partner_id"
         case secretDigest = "secret_digest"
@@ -49,6 +54,7 @@ struct APIKeyRow: Codable, FetchableRecord, PersistableRecord {
         static let keyID = Column(CodingKeys.keyID)
         static let partnerID = Column(CodingKeys.partnerID)
         static let revokedAt = Column(CodingKeys.revokedAt)
+        static let role = Column(CodingKeys.role)
     }
 }
 

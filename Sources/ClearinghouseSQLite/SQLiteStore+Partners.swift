@@ -22,7 +22,9 @@ extension SQLiteStore {
         try await writer.write { db in
             let row = try partnerRow(partner, db)
             try APIKeyRow
-                .filter(APIKeyRow.Columns.partnerID == row.id! && APIKeyRow.Columns.revokedAt == nil)
+                .filter(
+                    APIKeyRow.Columns.partnerID == row.id! && APIKeyRow.Columns.revokedAt == nil
+                        && APIKeyRow.Columns.role == KeyRole.upload.rawValue)
                 .updateAll(db, APIKeyRow.Columns.revokedAt.set(to: now))
             try APIKeyRow(keyID: key.keyID, partnerID: row.id!, secretDigest: Data(key.secretDigest), createdAt: now, revokedAt: nil)
                 .insert(db)
@@ -46,7 +48,8 @@ extension SQLiteStore {
             let rows = try PartnerRow.order(PartnerRow.Columns.slug).fetchAll(db)
             return try rows.map { row in
                 let keyID = try String.fetchOne(
-                    db, sql: "SELECT key_id FROM api_key WHERE partner_id = ? AND revoked_at IS NULL ORDER BY created_at DESC",
+                    db,
+                    sql: "SELECT key_id FROM api_key WHERE partner_id = ? AND revoked_at IS NULL AND role = 'upload' ORDER BY created_at DESC",
                     arguments: [row.id])
                 return PartnerSummary(
                     id: row.slug, name: row.name, status: row.status,
@@ -61,7 +64,7 @@ extension SQLiteStore {
                 let row = try Row.fetchOne(
                     db,
                     sql: """
-                        SELECT k.secret_digest, k.revoked_at, p.id, p.slug, p.status
+                        SELECT k.secret_digest, k.revoked_at, p.id, p.slug, p.status, k.role
                         FROM api_key k JOIN partner p ON p.id = k.partner_id
                         WHERE k.key_id = ?
                         """,
@@ -70,10 +73,87 @@ extension SQLiteStore {
             let digest: Data = row[0]
             let revokedAt: Int64? = row[1]
             let status: String = row[4]
+            let role = KeyRole(rawValue: row[5]) ?? .read
             return StoredCredential(
-                partner: AuthenticatedPartner(rowID: row[2], id: row[3]),
+                partner: AuthenticatedPartner(rowID: row[2], id: row[3], role: role),
                 secretDigest: Array(digest),
                 usable: revokedAt == nil && status == "active")
+        }
+    }
+
+    public func addKey(partner: PartnerID, key: APIKey, role: KeyRole, label: String?, at now: Int64) async throws {
+        try await writer.write { db in
+            let row = try partnerRow(partner, db)
+            try APIKeyRow(
+                keyID: key.keyID, partnerID: row.id!, secretDigest: Data(key.secretDigest), createdAt: now, revokedAt: nil,
+                role: role.rawValue, label: label
+            ).insert(db)
+            try LedgerAppender.append(
+                db, action: .partnerKeyAdded, partner: partner.value,
+                details: PartnerLedgerDetails.keyAdded(keyID: key.keyID, role: role, label: label), at: now)
+        }
+        logger.info("partner key added", metadata: ["partner.id": "\(partner)", "key.id": "\(key.keyID)", "key.role": "\(role)"])
+    }
+
+    public func keys(partner: PartnerID) async throws -> [KeySummary] {
+        try await writer.read { db in
+            let row = try partnerRow(partner, db)
+            return try APIKeyRow.filter(APIKeyRow.Columns.partnerID == row.id!)
+                .order(Column("created_at").desc, APIKeyRow.Columns.keyID)
+                .fetchAll(db)
+                .map { key in
+                    KeySummary(
+                        keyID: key.keyID, role: KeyRole(rawValue: key.role) ?? .read, label: key.label,
+                        createdAt: RFC3339.format(milliseconds: key.createdAt),
+                        revokedAt: key.revokedAt.map { RFC3339.format(milliseconds: $0) })
+                }
+        }
+    }
+
+    public func revokeKey(partner: PartnerID, keyID: String, at now: Int64) async throws {
+        try await writer.write { db in
+            let row = try partnerRow(partner, db)
+            let changed = try APIKeyRow
+                .filter(APIKeyRow.Columns.partnerID == row.id! && APIKeyRow.Columns.keyID == keyID && APIKeyRow.Columns.revokedAt == nil)
+                .updateAll(db, APIKeyRow.Columns.revokedAt.set(to: now))
+            guard changed == 1 else { throw StoreError.keyNotFound(partner: partner.value, keyID: keyID) }
+            try db.execute(sql: "DELETE FROM portal_session WHERE key_id = ?", arguments: [keyID])
+            try LedgerAppender.append(
+                db, action: .partnerKeyRevoked, partner: partner.value, details: PartnerLedgerDetails.keyRevoked(keyID: keyID), at: now)
+        }
+        logger.info("partner key revoked", metadata: ["partner.id": "\(partner)", "key.id": "\(keyID)"])
+    }
+
+    public func createPortalSession(_ session: NewPortalSession) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM portal_session WHERE expires_at <= ?", arguments: [session.createdAt])
+            try db.execute(
+                sql: "INSERT INTO portal_session (digest, key_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                arguments: [Data(session.digest), session.keyID, session.createdAt, session.expiresAt])
+        }
+    }
+
+    public func portalSession(digest: [UInt8], at now: Int64) async throws -> PortalSession? {
+        try await writer.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT p.id, p.slug, k.role, k.key_id, s.expires_at
+                        FROM portal_session s JOIN api_key k ON k.key_id = s.key_id JOIN partner p ON p.id = k.partner_id
+                        WHERE s.digest = ? AND s.expires_at > ? AND k.revoked_at IS NULL AND p.status = 'active'
+                        """,
+                    arguments: [Data(digest), now])
+            else { return nil }
+            return PortalSession(
+                partner: AuthenticatedPartner(rowID: row[0], id: row[1], role: KeyRole(rawValue: row[2]) ?? .read),
+                keyID: row[3], expiresAt: row[4])
+        }
+    }
+
+    public func endPortalSession(digest: [UInt8]) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM portal_session WHERE digest = ?", arguments: [Data(digest)])
         }
     }
 

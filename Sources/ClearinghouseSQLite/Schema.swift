@@ -192,6 +192,22 @@ enum Schema {
                     ALTER TABLE batch ADD COLUMN dropped_lines BLOB;
                     """)
         }
+        migrator.registerMigration("v9-key-roles-portal-sessions") { db in
+            try db.execute(
+                sql: """
+                    -- What each key may do (KeyRole): the keys before this version upload.
+                    ALTER TABLE api_key ADD COLUMN role TEXT NOT NULL DEFAULT 'upload' CHECK (role IN ('upload', 'read'));
+                    ALTER TABLE api_key ADD COLUMN label TEXT;
+                    -- Portal sign-ins, by the SHA-256 of the cookie's token (never the token).
+                    CREATE TABLE portal_session (
+                        digest BLOB PRIMARY KEY NOT NULL,
+                        key_id TEXT NOT NULL REFERENCES api_key(key_id),
+                        created_at INTEGER NOT NULL,
+                        expires_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX portal_session_by_expiry ON portal_session(expires_at);
+                    """)
+        }
         return migrator
     }
 }

@@ -115,12 +115,16 @@ public func buildRouter(_ runtime: DaemonRuntime) -> Router<AppRequestContext> {
     router.group("v1")
         .add(
             middleware: PartnerAuthenticator(
-                store: runtime.store, limits: runtime.settings.rateLimits,
+                store: runtime.store, limiters: runtime.limiters,
                 requiresClientCertificate: runtime.settings.tls?.requiresClientCertificate ?? false))
         .addRoutes(IngestController(runtime).routes)
         .addRoutes(ReleaseController(store: runtime.store, recommendation: runtime.settings.recommendation).routes)
         .addRoutes(LedgerController(store: runtime.store).routes)
         .addRoutes(BudgetController(runtime).routes)
+    // The marketer's pages: sessions of read keys, not the API's bearer keys (PortalController).
+    router.group("portal")
+        .add(middleware: PortalHeadersMiddleware())
+        .addRoutes(PortalController(runtime).routes)
     router.add(
         middleware: UnroutedRequestMiddleware(routes: router.routes.map { (path: "\($0.path)", method: $0.method.rawValue) }))
     return router
@@ -148,6 +152,8 @@ public struct DaemonRuntime: Sendable {
     public let releasePause: ScheduledReleasePause
     /// "Now" for the answers that depend on the calendar (the budget period); tests fix it.
     public let clock: @Sendable () -> Int64
+    /// The request limits' buckets, shared by the API and the portal.
+    public let limiters: RequestLimiters
 
     public init(
         settings: ServerSettings, store: any ClearinghouseStore, deriver: PersonKeyDeriver, exportKey: ExportSigningKey? = nil,
@@ -164,6 +170,7 @@ public struct DaemonRuntime: Sendable {
         uploads = ConcurrentUploadLimiter(limit: settings.rateLimits.concurrentUploads)
         idempotencyKeys = IdempotencyKeysInFlight()
         releasePause = ScheduledReleasePause()
+        limiters = RequestLimiters(settings.rateLimits)
     }
 
     /// Creates the data directory (mode 0700), the pepper file (0600) and the database on first

@@ -16,20 +16,19 @@ import Logging
 ///
 /// Under mutual TLS (`tls.client_ca_file`), the client certificate's common name must be the
 /// partner the key belongs to; otherwise 403, counted as a failed authentication.
+///
+/// A read key (`KeyRole.read`) may make `GET` requests only: any other method gets 403
+/// `read_only_key` after authentication (it is not a failed authentication: the key is good).
 public struct PartnerAuthenticator: RouterMiddleware {
     public typealias Context = AppRequestContext
     let store: any ClearinghouseStore
-    let authenticationFailures: TokenBucketLimiter
-    let writes: TokenBucketLimiter
-    let reads: TokenBucketLimiter
+    let limiters: RequestLimiters
     let requiresClientCertificate: Bool
 
-    public init(store: any ClearinghouseStore, limits: RateLimits = RateLimits(), requiresClientCertificate: Bool = false) {
+    public init(store: any ClearinghouseStore, limiters: RequestLimiters, requiresClientCertificate: Bool = false) {
         self.store = store
         self.requiresClientCertificate = requiresClientCertificate
-        self.authenticationFailures = TokenBucketLimiter(limits.authenticationFailures)
-        self.writes = TokenBucketLimiter(limits.writes)
-        self.reads = TokenBucketLimiter(limits.reads)
+        self.limiters = limiters
     }
 
     public func handle(
@@ -37,7 +36,7 @@ public struct PartnerAuthenticator: RouterMiddleware {
     ) async throws -> Response {
         var context = context
         let source = context.remoteAddress ?? "unknown"
-        if let wait = authenticationFailures.check(source) {
+        if let wait = limiters.authenticationFailures.check(source) {
             RateLimitMetrics.limited("authentication_failures")
             context.logger.warning("request refused: too many failed authentications", metadata: ["client.address": "\(source)"])
             throw APIError.rateLimited(
@@ -46,16 +45,24 @@ public struct PartnerAuthenticator: RouterMiddleware {
         }
         do {
             let partner = try await authenticate(request, logger: context.logger)
-            if requiresClientCertificate { try await checkCertificate(of: context, names: partner) }
+            if requiresClientCertificate { try await Self.checkCertificate(of: context, names: partner) }
             context.partner = partner
         } catch {
-            _ = authenticationFailures.take(source)
+            _ = limiters.authenticationFailures.take(source)
             throw error
         }
         let partner = context.partner!
         context.logger[metadataKey: "partner.id"] = "\(partner.id)"
+        guard partner.role.allows(method: request.method.rawValue) else {
+            DaemonMetrics.authenticationRefused("read_only_key")
+            context.logger.notice("request refused: read-only key", metadata: ["http.method": "\(request.method)"])
+            throw APIError(
+                .forbidden, code: "read_only_key",
+                message: "this is a read key: it may only GET; send writes with the partner's upload key "
+                    + "(the operator's `clearinghouse partner add` or `rotate-key` prints it)")
+        }
         let isWrite = request.method == .post
-        if let wait = (isWrite ? writes : reads).take(partner.id) {
+        if let wait = (isWrite ? limiters.writes : limiters.reads).take(partner.id) {
             RateLimitMetrics.limited(isWrite ? "writes" : "reads")
             context.logger.notice("request refused: rate limit", metadata: ["limit.kind": "\(isWrite ? "writes" : "reads")"])
             throw APIError.rateLimited(
@@ -68,7 +75,8 @@ public struct PartnerAuthenticator: RouterMiddleware {
         return try await next(request, context)
     }
 
-    private func checkCertificate(of context: Context, names partner: AuthenticatedPartner) async throws {
+    /// Under mutual TLS: refuses a connection whose client certificate names another partner.
+    static func checkCertificate(of context: Context, names partner: AuthenticatedPartner) async throws {
         let name = try? await ClientCertificate.commonName(on: context.channel)
         guard name == partner.id else {
             DaemonMetrics.authenticationRefused("client_certificate")
@@ -110,5 +118,19 @@ public struct PartnerAuthenticator: RouterMiddleware {
             throw APIError.unauthorized
         }
         return credential.partner
+    }
+}
+
+/// The request limits' buckets, one set per daemon, shared by the API's authenticator and the
+/// portal's sign-in (failed sign-ins count against the same per-address limit as bad API keys).
+public struct RequestLimiters: Sendable {
+    public let authenticationFailures: TokenBucketLimiter
+    public let writes: TokenBucketLimiter
+    public let reads: TokenBucketLimiter
+
+    public init(_ limits: RateLimits) {
+        authenticationFailures = TokenBucketLimiter(limits.authenticationFailures)
+        writes = TokenBucketLimiter(limits.writes)
+        reads = TokenBucketLimiter(limits.reads)
     }
 }

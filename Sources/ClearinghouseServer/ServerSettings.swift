@@ -53,6 +53,8 @@ public struct ServerSettings: Sendable {
     public var metricsHost: String
     /// Its port; 0 turns it off.
     public var metricsPort: Int
+    /// How long a portal session lasts after sign-in (`portal.session_minutes`).
+    public var portalSessionMinutes: Int
 
     public init(
         host: String = "127.0.0.1",
@@ -77,7 +79,8 @@ public struct ServerSettings: Sendable {
         leaseSeconds: Int = 30,
         releaseEngine: ReleaseEngine = .memory,
         metricsHost: String = "127.0.0.1",
-        metricsPort: Int = 0
+        metricsPort: Int = 0,
+        portalSessionMinutes: Int = 30
     ) {
         self.host = host
         self.port = port
@@ -102,6 +105,7 @@ public struct ServerSettings: Sendable {
         self.releaseEngine = releaseEngine
         self.metricsHost = metricsHost
         self.metricsPort = metricsPort
+        self.portalSessionMinutes = portalSessionMinutes
     }
 
     public var databasePath: String { "\(dataDirectory)/clearinghouse.sqlite" }

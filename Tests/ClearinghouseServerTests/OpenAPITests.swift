@@ -31,6 +31,16 @@ struct OpenAPITests {
             #expect(served.status == .ok)
             #expect(Data(buffer: served.body) == data)
         }
+        // Every operation names the least key role it needs; the writes of the API need an upload key.
+        for (path, operations) in paths {
+            for (method, operation) in operations {
+                let role = (operation as? [String: Any])?["x-clearinghouse-role"] as? String
+                let portalPages = ["/portal/overview", "/portal/heatmap", "/portal/surprises", "/portal/exports"]
+                let expected =
+                    path.hasPrefix("/v1/") ? (method == "post" ? "upload" : "read") : portalPages.contains(path) ? "read" : "none"
+                #expect(role == expected, "\(method.uppercased()) \(path): x-clearinghouse-role \(role ?? "missing"), expected \(expected)")
+            }
+        }
         // Every $ref points at a schema that exists.
         let text = String(decoding: data, as: UTF8.self)
         let schemas = try #require((spec["components"] as? [String: Any])?["schemas"] as? [String: Any])

@@ -101,6 +101,12 @@ public struct ReleaseLedgerDetails: Encodable, Sendable {
 public enum PartnerLedgerDetails {
     public static func added(name: String, keyID: String) -> [String: String] { ["name": name, "key_id": keyID] }
     public static func keyRotated(keyID: String) -> [String: String] { ["key_id": keyID] }
+    public static func keyAdded(keyID: String, role: KeyRole, label: String?) -> [String: String] {
+        var details = ["key_id": keyID, "role": role.rawValue]
+        if let label { details["label"] = label }
+        return details
+    }
+    public static func keyRevoked(keyID: String) -> [String: String] { ["key_id": keyID] }
     public static let disabled = ["status": "disabled"]
 }
 

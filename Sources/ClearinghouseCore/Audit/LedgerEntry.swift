@@ -87,6 +87,8 @@ public enum LedgerAction: String, Sendable, Codable, CaseIterable {
     case revocationsBatch = "batch.revocations"
     case partnerAdded = "partner.added"
     case partnerKeyRotated = "partner.key_rotated"
+    case partnerKeyAdded = "partner.key_added"
+    case partnerKeyRevoked = "partner.key_revoked"
     case partnerDisabled = "partner.disabled"
     case releaseComputed = "release.computed"
     case purge = "purge"

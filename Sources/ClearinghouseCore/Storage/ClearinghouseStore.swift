@@ -11,7 +11,8 @@ public protocol ClearinghouseStore: Sendable {
 
     /// Adds a partner with its first API key.
     func addPartner(id: PartnerID, name: String, key: APIKey, at now: Int64) async throws
-    /// Replaces every key of a partner with `key`; the old keys stop working at once.
+    /// Replaces every upload key of a partner with `key`; the old ones stop working at once.
+    /// Read keys stay (they are added and revoked one by one).
     func rotateKey(partner: PartnerID, key: APIKey, at now: Int64) async throws
     /// Disables a partner: its keys stop working; its data stays until revoked or purged.
     func disablePartner(_ partner: PartnerID, at now: Int64) async throws
@@ -19,6 +20,22 @@ public protocol ClearinghouseStore: Sendable {
     func partners() async throws -> [PartnerSummary]
     /// The credential stored under an API key id, or `nil`.
     func credential(keyID: String) async throws -> StoredCredential?
+    /// Gives a partner one more key with `role`, beside the keys it has; ledgered.
+    func addKey(partner: PartnerID, key: APIKey, role: KeyRole, label: String?, at now: Int64) async throws
+    /// Every key a partner has held, newest first: ids, roles and labels, never a secret.
+    func keys(partner: PartnerID) async throws -> [KeySummary]
+    /// Revokes one key of a partner (and so every portal session signed in with it); ledgered.
+    /// Throws `keyNotFound` when the partner has no such live key.
+    func revokeKey(partner: PartnerID, keyID: String, at now: Int64) async throws
+
+    /// Stores a portal session (by the digest of its token, never the token) and drops the
+    /// expired ones. Sessions live in the database so that every daemon on it honours them.
+    func createPortalSession(_ session: NewPortalSession) async throws
+    /// The live session with this token digest: unexpired at `now`, its key not revoked, its
+    /// partner active; `nil` otherwise.
+    func portalSession(digest: [UInt8], at now: Int64) async throws -> PortalSession?
+    /// Ends a session (sign-out); nothing happens when there is none.
+    func endPortalSession(digest: [UInt8]) async throws
 
     /// Stores a decoded batch for `partner` in one transaction. With an idempotency key, a
     /// batch already stored under that key is replayed (same body) or refused (other body).
@@ -88,6 +105,8 @@ public protocol ClearinghouseStore: Sendable {
 public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case partnerExists(String)
     case partnerNotFound(String)
+    /// `partner` has no live key `keyID`.
+    case keyNotFound(partner: String, keyID: String)
     case pepperMismatch
     case idempotencyConflict
     case notMigrated
@@ -98,6 +117,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .partnerExists(let id): return "partner '\(id)' already exists; use `partner rotate-key \(id)` for a new key"
         case .partnerNotFound(let id): return "no partner '\(id)'; `clearinghouse partner list` shows the partners"
+        case .keyNotFound(let partner, let keyID):
+            return "partner '\(partner)' has no live key '\(keyID)'; `clearinghouse partner keys \(partner)` lists its keys"
         case .pepperMismatch:
             return "the pepper file does not belong to this database (its fingerprint differs); restore the original pepper.key"
         case .idempotencyConflict:

@@ -10,7 +10,8 @@ public enum CopyValue: Sendable, Equatable {
 /// What `clearinghouse storage copy` moves, table by table, in this order (parents before the
 /// rows that reference them). Both schemas share these table and column names; ids are kept,
 /// so every reference (consent to person, signal to batch, history to batch) stays true, and
-/// the ledger's entries, hashes and head move byte for byte.
+/// the ledger's entries, hashes and head move byte for byte. Portal sessions are not copied:
+/// after a copy, marketers sign in again.
 public enum StorageCopyPlan {
     public struct Table: Sendable {
         public let name: String
@@ -22,7 +23,9 @@ public enum StorageCopyPlan {
     public static let tables: [Table] = [
         Table(name: "meta", columns: ["key", "value"], orderKey: ["key"]),
         Table(name: "partner", columns: ["id", "slug", "name", "status", "created_at"], orderKey: ["id"]),
-        Table(name: "api_key", columns: ["key_id", "partner_id", "secret_digest", "created_at", "revoked_at"], orderKey: ["key_id"]),
+        Table(
+            name: "api_key", columns: ["key_id", "partner_id", "secret_digest", "created_at", "revoked_at", "role", "label"],
+            orderKey: ["key_id"]),
         Table(name: "person", columns: ["id", "key"], orderKey: ["id"]),
         Table(name: "category", columns: ["id", "partner_id", "name"], orderKey: ["id"]),
         Table(

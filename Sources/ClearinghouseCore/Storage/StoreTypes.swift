@@ -22,10 +22,13 @@ public struct AuthenticatedPartner: Sendable, Equatable {
     /// Internal numeric id (storage only).
     public let rowID: Int64
     public let id: String
+    /// What the key it authenticated with may do.
+    public let role: KeyRole
 
-    public init(rowID: Int64, id: String) {
+    public init(rowID: Int64, id: String, role: KeyRole = .upload) {
         self.rowID = rowID
         self.id = id
+        self.role = role
     }
 }
 
