@@ -151,8 +151,10 @@ enum PostgresSchema {
         (
             "pg4-key-roles-portal-sessions",
             """
-            -- What each key may do (KeyRole): the keys before this version upload.
+            -- What each key may do (KeyRole): the keys before this version upload. No default
+            -- after that: an insert (or a copy) that forgets the role fails rather than grant uploads.
             ALTER TABLE api_key ADD COLUMN role text NOT NULL DEFAULT 'upload' CHECK (role IN ('upload', 'read'));
+            ALTER TABLE api_key ALTER COLUMN role DROP DEFAULT;
             ALTER TABLE api_key ADD COLUMN label text;
             -- Portal sign-ins, by the SHA-256 of the cookie's token (never the token).
             CREATE TABLE portal_session (

@@ -15,8 +15,8 @@ extension PostgresStore {
             guard let rowID = inserted.first else { throw StoreError.partnerExists(id.value) }
             try await connection.query(
                 """
-                INSERT INTO api_key (key_id, partner_id, secret_digest, created_at)
-                VALUES (\(key.keyID), \(rowID), \(key.secretDigest.buffer), \(now))
+                INSERT INTO api_key (key_id, partner_id, secret_digest, created_at, role)
+                VALUES (\(key.keyID), \(rowID), \(key.secretDigest.buffer), \(now), 'upload')
                 """, logger: logger)
             try await PostgresLedger.append(
                 connection, action: .partnerAdded, partner: id.value, details: PartnerLedgerDetails.added(name: name, keyID: key.keyID),
@@ -33,8 +33,8 @@ extension PostgresStore {
                 logger: logger)
             try await connection.query(
                 """
-                INSERT INTO api_key (key_id, partner_id, secret_digest, created_at)
-                VALUES (\(key.keyID), \(rowID), \(key.secretDigest.buffer), \(now))
+                INSERT INTO api_key (key_id, partner_id, secret_digest, created_at, role)
+                VALUES (\(key.keyID), \(rowID), \(key.secretDigest.buffer), \(now), 'upload')
                 """, logger: logger)
             try await PostgresLedger.append(
                 connection, action: .partnerKeyRotated, partner: partner.value,
@@ -98,6 +98,8 @@ extension PostgresStore {
     public func addKey(partner: PartnerID, key: APIKey, role: KeyRole, label: String?, at now: Int64) async throws {
         try await write { connection in
             let rowID = try await lockPartner(partner, connection)
+            let status = try await connection.query("SELECT status FROM partner WHERE id = \(rowID)", logger: logger).all(String.self)
+            guard status.first == "active" else { throw StoreError.partnerDisabled(partner.value) }
             try await connection.query(
                 """
                 INSERT INTO api_key (key_id, partner_id, secret_digest, created_at, role, label)

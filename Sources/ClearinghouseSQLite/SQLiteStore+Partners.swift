@@ -84,6 +84,7 @@ extension SQLiteStore {
     public func addKey(partner: PartnerID, key: APIKey, role: KeyRole, label: String?, at now: Int64) async throws {
         try await writer.write { db in
             let row = try partnerRow(partner, db)
+            guard row.status == "active" else { throw StoreError.partnerDisabled(partner.value) }
             try APIKeyRow(
                 keyID: key.keyID, partnerID: row.id!, secretDigest: Data(key.secretDigest), createdAt: now, revokedAt: nil,
                 role: role.rawValue, label: label

@@ -118,13 +118,16 @@ public func buildRouter(_ runtime: DaemonRuntime) -> Router<AppRequestContext> {
                 store: runtime.store, limiters: runtime.limiters,
                 requiresClientCertificate: runtime.settings.tls?.requiresClientCertificate ?? false))
         .addRoutes(IngestController(runtime).routes)
-        .addRoutes(ReleaseController(store: runtime.store, recommendation: runtime.settings.recommendation).routes)
+        .addRoutes(
+            ReleaseController(store: runtime.store, recommendation: runtime.settings.recommendation, cache: runtime.releaseCache).routes)
         .addRoutes(LedgerController(store: runtime.store).routes)
         .addRoutes(BudgetController(runtime).routes)
     // The marketer's pages: sessions of read keys, not the API's bearer keys (PortalController).
     router.group("portal")
         .add(middleware: PortalHeadersMiddleware())
         .addRoutes(PortalController(runtime).routes)
+    // Unrouted portal URLs get the portal's HTML error page and headers (it wraps the next one).
+    router.add(middleware: PortalHeadersMiddleware(onlyUnder: "/portal"))
     router.add(
         middleware: UnroutedRequestMiddleware(routes: router.routes.map { (path: "\($0.path)", method: $0.method.rawValue) }))
     return router
@@ -154,6 +157,8 @@ public struct DaemonRuntime: Sendable {
     public let clock: @Sendable () -> Int64
     /// The request limits' buckets, shared by the API and the portal.
     public let limiters: RequestLimiters
+    /// Decoded release tables, shared by the API's release routes and the portal's pages.
+    public let releaseCache: ReleaseCache
 
     public init(
         settings: ServerSettings, store: any ClearinghouseStore, deriver: PersonKeyDeriver, exportKey: ExportSigningKey? = nil,
@@ -171,6 +176,7 @@ public struct DaemonRuntime: Sendable {
         idempotencyKeys = IdempotencyKeysInFlight()
         releasePause = ScheduledReleasePause()
         limiters = RequestLimiters(settings.rateLimits)
+        releaseCache = ReleaseCache(store: store)
     }
 
     /// Creates the data directory (mode 0700), the pepper file (0600) and the database on first

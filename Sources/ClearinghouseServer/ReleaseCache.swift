@@ -4,7 +4,7 @@ import ClearinghouseCore
 ///
 /// Releases are immutable, so a cached table never goes stale; only the few most recently
 /// read are kept, which bounds memory whatever the number of stored releases.
-actor ReleaseCache {
+public actor ReleaseCache {
     private let store: any ClearinghouseStore
     private let capacity: Int
     private var tables: [Int64: ReleasedTable] = [:]

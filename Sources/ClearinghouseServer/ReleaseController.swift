@@ -12,9 +12,12 @@ public struct ReleaseController: Sendable {
     let cache: ReleaseCache
     let recommendation: RecommendationSettings
 
-    public init(store: any ClearinghouseStore, recommendation: RecommendationSettings = RecommendationSettings()) {
+    /// `cache`: the daemon's (``DaemonRuntime/releaseCache``, shared with the portal); a new one by default.
+    public init(
+        store: any ClearinghouseStore, recommendation: RecommendationSettings = RecommendationSettings(), cache: ReleaseCache? = nil
+    ) {
         self.store = store
-        self.cache = ReleaseCache(store: store)
+        self.cache = cache ?? ReleaseCache(store: store)
         self.recommendation = recommendation
     }
 

@@ -28,7 +28,8 @@ struct PortalTests {
         }
     }
 
-    static func signIn(_ client: any TestClientProtocol, key: String) async throws -> SignIn {
+    /// `over`: a session cookie the browser still holds while it signs in again.
+    static func signIn(_ client: any TestClientProtocol, key: String, over session: String? = nil) async throws -> SignIn {
         let form = try await client.execute(uri: "/portal/sign-in", method: .get)
         let nonceCookie = try #require(form.headers[values: .setCookie].first { $0.hasPrefix("clearinghouse_portal_signin=") })
         let nonce = String(nonceCookie.split(separator: ";")[0].split(separator: "=")[1])
@@ -36,7 +37,10 @@ struct PortalTests {
         let body = "key=\(key.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? key)&csrf=\(nonce)"
         let response = try await client.execute(
             uri: "/portal/sign-in", method: .post,
-            headers: [.contentType: "application/x-www-form-urlencoded", .cookie: "clearinghouse_portal_signin=\(nonce)"],
+            headers: [
+                .contentType: "application/x-www-form-urlencoded",
+                .cookie: "clearinghouse_portal_signin=\(nonce)" + (session.map { "; " + $0 } ?? ""),
+            ],
             body: ByteBuffer(string: body))
         return SignIn(response: response)
     }
@@ -98,9 +102,9 @@ struct PortalTests {
             #expect(upload.response.status == .forbidden && upload.session == nil)
             #expect(upload.response.text.contains("upload key"))
             let bad = try await Self.signIn(client, key: "chk_000000000000_" + String(repeating: "A", count: 43))
-            #expect(bad.response.status == .unauthorized && bad.session == nil)
+            #expect(bad.response.status == .forbidden && bad.session == nil)
             let malformed = try await Self.signIn(client, key: "not a key")
-            #expect(malformed.response.status == .unauthorized)
+            #expect(malformed.response.status == .forbidden && malformed.response.text.contains("chk_"))
             // Three failures spent the burst: the next sign-in and the API both answer 429 to this address.
             let limited = try await Self.signIn(client, key: read.text)
             #expect(limited.response.status == .tooManyRequests && limited.session == nil)
@@ -132,6 +136,9 @@ struct PortalTests {
 
             let expiring = try await Self.signIn(client, key: read.text).session
             #expect(try await signedIn(expiring))
+            // A dead cookie is cleared on the way to the sign-in page.
+            let dead = try await Self.page(client, "/portal/overview", session: "clearinghouse_portal=" + String(repeating: "y", count: 43))
+            #expect(dead.status == .seeOther && dead.headers[values: .setCookie].contains { $0.hasPrefix("clearinghouse_portal=;") })
             clock.advance(milliseconds: 29 * 60_000)
             #expect(try await signedIn(expiring))
             clock.advance(milliseconds: 61_000)
@@ -157,8 +164,10 @@ struct PortalTests {
             #expect(out.status == .seeOther && out.headers[values: .setCookie].contains { $0.contains("Max-Age=0") })
             #expect(try await !signedIn(other))
 
-            let third = try await Self.signIn(client, key: second.text).session
+            let replaced = try await Self.signIn(client, key: second.text).session
+            let third = try await Self.signIn(client, key: second.text, over: replaced).session
             #expect(try await signedIn(third))
+            #expect(try await !signedIn(replaced), "signing in again ends the session the browser held")
             try await store.disablePartner(PartnerID("acme")!, at: clock.value)
             #expect(try await !signedIn(third))
             // A made-up cookie is no session either.

@@ -15,6 +15,9 @@ struct StorageCopyTests {
         let environment = [StorageSettings.passwordVariable: TestPostgresServer.password]
         try await TestDaemon.run(partners: ["acme", "globex", "initech"]) { client, daemon in
             try await ReleaseHTTPTests.upload(client, daemon)
+            let read = APIKey.generate()
+            try await daemon.runtime.store.addKey(
+                partner: PartnerID("acme")!, key: read, role: .read, label: "Marketing", at: WallClock.nowMilliseconds())
             let service = ReleaseService(store: daemon.runtime.store, settings: PrivacySettings(k: 10, differentialPrivacy: false), budget: PrivacyBudget())
             _ = try await service.releaseNow(trigger: "test", at: WallClock.nowMilliseconds())
             let before = try await daemon.runtime.store.stats(at: WallClock.nowMilliseconds())
@@ -51,6 +54,14 @@ struct StorageCopyTests {
                 DaemonProcess.binary, ["partner", "add", "umbrella", "--name", "Umbrella", "--data-dir", daemon.directory, "--storage-url", url],
                 environment: environment)
             #expect(added.status == 0, "\(String(decoding: added.stderr, as: UTF8.self))")
+            // Keys keep their role and label: a read key on the copy is still read-only.
+            let keys = try await ChildProcess.run(
+                DaemonProcess.binary, ["partner", "keys", "acme", "--format", "json", "--data-dir", daemon.directory, "--storage-url", url],
+                environment: environment)
+            let listed = try JSONDecoder().decode([KeySummary].self, from: keys.stdout)
+            let copiedKey = listed.first { $0.keyID == read.keyID }
+            #expect(copiedKey?.role == .read && copiedKey?.label == "Marketing")
+            #expect(listed.filter { $0.role == .upload }.count == 1)
         }
         try await TestPostgresServer.dropDatabase(target.database)
     }

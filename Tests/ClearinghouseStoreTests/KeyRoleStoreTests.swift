@@ -90,6 +90,9 @@ struct KeyRoleStoreTests {
             #expect(try await store.portalSession(digest: digest("three"), at: start + 1) == nil, "the expired row is gone")
             try await store.disablePartner(acme, at: start + 70_002)
             #expect(try await store.portalSession(digest: digest("four"), at: start + 70_003) == nil, "a disabled partner's sessions end")
+            await #expect(throws: StoreError.partnerDisabled("acme")) {
+                try await store.addKey(partner: acme, key: APIKey.generate(), role: .read, label: nil, at: start + 70_004)
+            }
         }
     }
 }

@@ -99,9 +99,20 @@ class HTTP:
             raise AssertionError(f"GET {path}: {status} {data[:300]!r}")
         return json.loads(data)
 
-    def sign_in(self, key, nonce="0123456789abcdef0123456789abcdef", send_nonce_cookie=True, csrf=None, origin=None):
-        """POSTs the sign-in form as a browser would (after GET /portal/sign-in set the nonce cookie)."""
+    def nonce(self):
+        """The sign-in nonce GET /portal/sign-in sets in its cookie and its form."""
+        _, headers, page = self.request("GET", "/portal/sign-in")
+        cookie = next(v for v in headers.get_all("Set-Cookie") if v.startswith("clearinghouse_portal_signin="))
+        nonce = cookie.split(";")[0].split("=", 1)[1]
+        assert f'value="{nonce}"'.encode() in page, "the form carries its cookie's nonce"
+        return nonce
+
+    def sign_in(self, key, nonce=None, send_nonce_cookie=True, csrf=None, origin=None, fetch_site=None):
+        """POSTs the sign-in form as a browser would, with the nonce GET /portal/sign-in made."""
+        nonce = nonce or self.nonce()
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if fetch_site:
+            headers["Sec-Fetch-Site"] = fetch_site
         if send_nonce_cookie:
             headers["Cookie"] = f"clearinghouse_portal_signin={nonce}"
         if origin:
@@ -112,9 +123,13 @@ class HTTP:
         return self.request("POST", "/portal/sign-in", body=urllib.parse.urlencode(fields), headers=headers)
 
 
+SEEN_TOKENS = []
+
+
 def session_cookie(headers):
     for value in headers.get_all("Set-Cookie") or []:
         if value.startswith("clearinghouse_portal=") and "Max-Age=0" not in value:
+            SEEN_TOKENS.append(value.split(";")[0].split("=", 1)[1])
             return value
     return None
 
@@ -134,6 +149,7 @@ class PortalBrowserTests(unittest.TestCase):
         budget = {"CLEARINGHOUSE_PRIVACY_BUDGET_EPSILON": "100"}
         run("release", "now", "--data-dir", cls.data, env={"CLEARINGHOUSE_PRIVACY_EPSILON": "20", **budget})
         cls.read_keys = {}
+        cls.session_tokens = []  # every session token a test saw; none may reach the log
         for partner in (A, B):
             added = json.loads(run("partner", "add-key", partner, "--role", "read", "--label", "portal test",
                                    "--format", "json", "--data-dir", cls.data))
@@ -158,6 +174,9 @@ class PortalBrowserTests(unittest.TestCase):
         # No key (secret part), no session token in the daemon's log.
         for key in [*cls.read_keys.values(), cls.upload_key]:
             assert key not in log and key.split("_", 2)[2] not in log, "a key's secret reached the log"
+        assert cls.session_tokens and SEEN_TOKENS, "the tests should have seen sessions"
+        for token in cls.session_tokens + SEEN_TOKENS:
+            assert token not in log, "a session token reached the log"
         shutil.rmtree(cls.folder, ignore_errors=True)
 
     # Helpers
@@ -198,6 +217,7 @@ class PortalBrowserTests(unittest.TestCase):
 
     def page_cookie_flags(self):
         cookie = next(c for c in self.browser.get_cookies() if c["name"] == "clearinghouse_portal")
+        type(self).session_tokens.append(cookie["value"])
         self.assertTrue(cookie["httpOnly"])
         self.assertEqual(cookie["sameSite"], "Strict")
         self.assertEqual(cookie["path"], "/portal")
@@ -217,16 +237,56 @@ class PortalBrowserTests(unittest.TestCase):
         return {(a["category"], f"{a['partner']}:{a['other_category']}"): (a["lift"], a["n"], a["n_category"])
                 for a in answer["affinities"]}
 
-    def page_lists(self):
-        """{(category, kind): [suggested items in order]} of the non-empty lists the surprises page shows."""
+    def page_lists(self, evidence=False):
+        """{(category, kind): [suggested items in order]} of the non-empty lists the surprises page
+        shows; with evidence, each item with its score, lift, count and bridges as the page gives them."""
         lists = {}
         for section in self.browser.find_elements(By.CSS_SELECTOR, "section.item"):
             category = section.get_attribute("data-category")
             for kind in ("cross", "instead"):
                 rows = section.find_elements(By.CSS_SELECTOR, f"table.suggestions[data-kind={kind}] tr.suggestion")
                 if rows:
-                    lists[(category, kind)] = [row.get_attribute("data-item") for row in rows]
+                    lists[(category, kind)] = [self.row_evidence(row) if evidence else row.get_attribute("data-item") for row in rows]
         return lists
+
+    @staticmethod
+    def row_evidence(row):
+        number = lambda text: float(text) if text else None
+        bridges = [(b.get_attribute("data-item"), float(b.get_attribute("data-lift-from")), float(b.get_attribute("data-lift-to")),
+                    int(b.get_attribute("data-count-from")), int(b.get_attribute("data-count-to")))
+                   for b in row.find_elements(By.CSS_SELECTOR, "li.bridge")]
+        count = row.get_attribute("data-count")
+        return (row.get_attribute("data-item"), number(row.get_attribute("data-score")), number(row.get_attribute("data-lift")),
+                int(count) if count else None, bridges)
+
+    def api_evidence(self, key, release):
+        lists = {}
+        for kind in ("cross", "instead"):
+            answer = self.http.api(key, f"/v1/releases/{release}/recommendations?kind={kind}&limit=10")
+            for entry in answer["lists"]:
+                if entry["suggestions"]:
+                    lists[(entry["category"], kind)] = [
+                        (s["item"], s["score"], s.get("lift"), s.get("count"),
+                         [(b["item"], b["lift_from"], b["lift_to"], b["count_from"], b["count_to"]) for b in s.get("bridges") or []])
+                        for s in entry["suggestions"]]
+        return lists
+
+    def assert_same_evidence(self, page, api):
+        self.assertEqual(set(page), set(api))
+        for list_key, rows in api.items():
+            self.assertEqual(len(page[list_key]), len(rows), list_key)
+            for shown, expected in zip(page[list_key], rows):
+                self.assertEqual((shown[0], shown[3]), (expected[0], expected[3]), list_key)
+                self.assertAlmostEqual(shown[1], expected[1], places=5)
+                if expected[2] is None:
+                    self.assertIsNone(shown[2])
+                else:
+                    self.assertAlmostEqual(shown[2], expected[2], places=5)
+                self.assertEqual([b[0] for b in shown[4]], [b[0] for b in expected[4]], list_key)
+                for b_shown, b_expected in zip(shown[4], expected[4]):
+                    self.assertEqual(b_shown[3:], b_expected[3:])
+                    self.assertAlmostEqual(b_shown[1], b_expected[1], places=5)
+                    self.assertAlmostEqual(b_shown[2], b_expected[2], places=5)
 
     def api_lists(self, key, release):
         lists = {}
@@ -278,9 +338,17 @@ class PortalBrowserTests(unittest.TestCase):
         for identifier in svg.get_attribute("aria-labelledby").split():
             alternative = self.browser.find_element(By.ID, identifier).get_attribute("textContent")
             self.assertTrue(alternative.strip(), f"heatmap text alternative #{identifier} is empty")
-        hover = self.browser.find_element(By.CSS_SELECTOR, "svg.heatmap rect.cell:not(.missing) title").get_attribute("textContent")
-        self.assertRegex(hover, r"lift \d+\.\d\d; \d+ persons with both")
-        self.assertEqual(len(self.browser.find_elements(By.CSS_SELECTOR, "#heatmap-cells tbody tr")), len(self.heatmap_cells()))
+        for rect in self.browser.find_elements(By.CSS_SELECTOR, "svg.heatmap rect.cell:not(.missing)"):
+            hover = rect.find_element(By.TAG_NAME, "title").get_attribute("textContent")
+            self.assertIn(f"lift {float(rect.get_attribute('data-lift')):.2f}; {rect.get_attribute('data-n')} persons with both; "
+                          f"{rect.get_attribute('data-n-category')} of your", hover)
+        api = self.api_cells(key, latest)
+        table = {}
+        for row in self.browser.find_elements(By.CSS_SELECTOR, "#heatmap-cells tbody tr"):
+            category = row.find_element(By.TAG_NAME, "th").text
+            item, lift, n, n_category, _ = [cell.text for cell in row.find_elements(By.TAG_NAME, "td")]
+            table[(category, item)] = (lift, int(n), int(n_category))
+        self.assertEqual(table, {pair: (f"{lift:.2f}", n, n_category) for pair, (lift, n, n_category) in api.items()})
         self.assertTrue(self.browser.find_elements(By.CSS_SELECTOR, "svg.heatmap g.legend rect"), "no legend")
         self.check_accessible("heatmap")
         self.shot("heatmap")
@@ -290,6 +358,10 @@ class PortalBrowserTests(unittest.TestCase):
         page, api = self.page_lists(), self.api_lists(key, latest)
         self.assertEqual(page, api)
         self.assertTrue(any(items for items in api.values()), "the release should have some suggestion")
+        evidence = self.api_evidence(key, latest)
+        self.assert_same_evidence(self.page_lists(evidence=True), evidence)
+        self.assertTrue(any(row[4] for (_, kind), rows in evidence.items() if kind == "instead" for row in rows),
+                        "some try-instead suggestion should have bridges")
         first = next(category for (category, _), items in api.items() if items)
         self.open(f"/portal/surprises?release={latest}&category={urllib.parse.quote(first)}")
         self.assertEqual({c for c, _ in self.page_lists()}, {first})
@@ -369,8 +441,10 @@ class PortalBrowserTests(unittest.TestCase):
 
     def test_forms_without_the_csrf_token_or_from_another_origin_are_refused(self):
         key = self.read_keys[A]
-        for attempt in ({"csrf": False}, {"csrf": "f" * 32}, {"send_nonce_cookie": False},
-                        {"origin": "http://evil.example"}):
+        forged = "0" * 32 + "." + "0" * 64  # the nonce's shape, not made by the daemon
+        for attempt in ({"csrf": False}, {"csrf": "f" * 32}, {"send_nonce_cookie": False}, {"nonce": forged},
+                        {"origin": "http://evil.example"}, {"origin": f"https://127.0.0.1:{self.daemon.port}"},
+                        {"origin": "null"}, {"fetch_site": "cross-site"}):
             status, headers, _ = self.http.sign_in(key, **attempt)
             self.assertEqual(status, 403, attempt)
             self.assertIsNone(session_cookie(headers), attempt)
@@ -400,7 +474,8 @@ class PortalBrowserTests(unittest.TestCase):
         answers = [self.http.request("GET", path, headers=session) for path in
                    ("/portal/overview", "/portal/heatmap", "/portal/surprises", "/portal/exports", "/portal/heatmap?release=999",
                     "/portal/heatmap?release=x", "/portal/static/portal.css")]
-        answers += [self.http.request("GET", path) for path in ("/portal", "/portal/sign-in", "/portal/overview")]
+        answers += [self.http.request("GET", path) for path in ("/portal", "/portal/sign-in", "/portal/overview", "/portal/nowhere")]
+        answers.append(self.http.request("DELETE", "/portal/sign-in"))
         answers.append((status, headers, b""))
         for status, headers, body in answers:
             csp = headers["Content-Security-Policy"] or ""
@@ -412,6 +487,11 @@ class PortalBrowserTests(unittest.TestCase):
             self.assertEqual(headers["X-Frame-Options"], "DENY")
         self.assertEqual([a[0] for a in answers[4:6]], [404, 400])
         self.assertIn(b"<h1>404", answers[4][2])
+        # A mistyped portal URL or method gets the portal's HTML page, not the API's JSON.
+        self.assertEqual([a[0] for a in answers[10:12]], [404, 405])
+        for status, headers, body in answers[10:12]:
+            self.assertTrue(headers["Content-Type"].startswith("text/html"), headers["Content-Type"])
+        self.assertIn("POST", answers[11][1]["Allow"])
 
 
 @unittest.skipIf(webdriver is None, "selenium is not installed")
@@ -445,6 +525,43 @@ class PortalTLSTests(unittest.TestCase):
                     self.assertIn("No release yet", browser.page_source)
                 finally:
                     browser.quit()
+            finally:
+                daemon.stop()
+
+
+class PortalMutualTLSTests(unittest.TestCase):
+    """Under mutual TLS the client certificate must name the read key's partner, at sign-in and on every page."""
+
+    def test_a_session_needs_its_partners_certificate(self):
+        with tempfile.TemporaryDirectory() as folder:
+            pki = os.path.join(folder, "pki")
+            subprocess.run([os.path.join(ROOT, "scripts", "make-certs"), "--out", pki, "acme", "globex"],
+                           check=True, capture_output=True)
+            daemon = Daemon(scheme="https", arguments=[
+                "--tls-certificate", os.path.join(pki, "server.pem"), "--tls-key", os.path.join(pki, "server.key"),
+                "--tls-client-ca", os.path.join(pki, "ca.pem")])
+            try:
+                run("partner", "add", "globex", "--name", "Globex", "--data-dir", daemon.data)
+                key = json.loads(run("partner", "add-key", "acme", "--role", "read", "--format", "json",
+                                     "--data-dir", daemon.data))["api_key"]
+
+                def client(partner):
+                    context = ssl.create_default_context(cafile=os.path.join(pki, "ca.pem"))
+                    context.load_cert_chain(os.path.join(pki, "partners", partner + ".pem"),
+                                            os.path.join(pki, "partners", partner + ".key"))
+                    return HTTP(daemon.port, context)
+
+                acme, globex = client("acme"), client("globex")
+                status, headers, _ = globex.sign_in(key)
+                self.assertEqual(status, 403, "acme's read key with globex's certificate")
+                self.assertIsNone(session_cookie(headers))
+                status, headers, _ = acme.sign_in(key)
+                self.assertEqual(status, 303)
+                cookie = {"Cookie": session_cookie(headers).split(";")[0]}
+                self.assertEqual(acme.request("GET", "/portal/overview", headers=cookie)[0], 200)
+                status, _, page = globex.request("GET", "/portal/overview", headers=cookie)
+                self.assertEqual(status, 403, "acme's session over globex's certificate")
+                self.assertNotIn(b"Signed in as", page)
             finally:
                 daemon.stop()
 

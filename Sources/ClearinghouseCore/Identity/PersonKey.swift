@@ -72,6 +72,14 @@ public struct PersonKeyDeriver: Sendable {
         return AuditPseudonymizer(derivedKey: SymmetricKey(data: Array(hmac.finalize())))
     }
 
+    /// A key derived from the pepper for one named use (`purpose`, a fixed label such as
+    /// `portal.signin.v1`), shared by every daemon on the database because they share the pepper.
+    public func subkey(purpose: String) -> SymmetricKey {
+        var hmac = keyed
+        hmac.update(data: Array("clearinghouse.\(purpose)".utf8))
+        return SymmetricKey(data: Array(hmac.finalize()))
+    }
+
     /// A digest of the pepper that the database stores, so that the daemon refuses to start
     /// with a pepper file that does not belong to the database (every match would silently fail).
     public var fingerprint: String {

@@ -20,7 +20,8 @@ public protocol ClearinghouseStore: Sendable {
     func partners() async throws -> [PartnerSummary]
     /// The credential stored under an API key id, or `nil`.
     func credential(keyID: String) async throws -> StoredCredential?
-    /// Gives a partner one more key with `role`, beside the keys it has; ledgered.
+    /// Gives a partner one more key with `role`, beside the keys it has; ledgered. Throws
+    /// `partnerDisabled` for a disabled partner.
     func addKey(partner: PartnerID, key: APIKey, role: KeyRole, label: String?, at now: Int64) async throws
     /// Every key a partner has held, newest first: ids, roles and labels, never a secret.
     func keys(partner: PartnerID) async throws -> [KeySummary]
@@ -107,6 +108,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case partnerNotFound(String)
     /// `partner` has no live key `keyID`.
     case keyNotFound(partner: String, keyID: String)
+    /// A key was asked for a disabled partner: it could never be used.
+    case partnerDisabled(String)
     case pepperMismatch
     case idempotencyConflict
     case notMigrated
@@ -119,6 +122,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .partnerNotFound(let id): return "no partner '\(id)'; `clearinghouse partner list` shows the partners"
         case .keyNotFound(let partner, let keyID):
             return "partner '\(partner)' has no live key '\(keyID)'; `clearinghouse partner keys \(partner)` lists its keys"
+        case .partnerDisabled(let id):
+            return "partner '\(id)' is disabled, so a new key could never be used; its data stays until revoked or purged"
         case .pepperMismatch:
             return "the pepper file does not belong to this database (its fingerprint differs); restore the original pepper.key"
         case .idempotencyConflict:

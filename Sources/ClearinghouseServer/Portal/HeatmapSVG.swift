@@ -52,7 +52,7 @@ struct HeatmapSVG {
         self.cells = cells.filter { keptSet.contains($0.value.item) }
     }
 
-    /// The cells drawn, row by row: what the page's table lists too.
+    /// The cells drawn, row by row (the page's table lists every pair, drawn or not).
     var drawnCells: [Affinity] {
         rows.flatMap { row in columns.compactMap { cells[Self.key(row, $0)] } }
     }
@@ -115,7 +115,7 @@ struct HeatmapSVG {
         var text = "\(rows.count) of your items against \(columns.count) items of other brands"
         if columnsInRelease > columns.count { text += " (the \(columns.count) strongest of \(columnsInRelease))" }
         if let strongest { text += "; the strongest pair is \(strongest.category) with \(strongest.item), lift \(Self.number(strongest.lift, 2))" }
-        return text + ". The table below lists every cell."
+        return text + ". The table below lists every released pair of yours."
     }
 
     static func tooltip(_ affinity: Affinity) -> String {

@@ -1,4 +1,5 @@
 import ClearinghouseCore
+import Crypto
 import HTTPTypes
 import Foundation
 import Hummingbird
@@ -15,15 +16,20 @@ import Logging
 /// token and posts from another origin are refused.
 public struct PortalController: Sendable {
     let runtime: DaemonRuntime
-    let cache: ReleaseCache
     let cookies: PortalCookies
     let pages: PortalPages
+    /// Signs the sign-in form's nonces; derived from the pepper, so every daemon of the database
+    /// accepts the nonces of the others.
+    let nonceKey: SymmetricKey
+    /// `scheme://` of this listener, to compare a browser's `Origin` with.
+    let scheme: String
 
     public init(_ runtime: DaemonRuntime) {
         self.runtime = runtime
-        cache = ReleaseCache(store: runtime.store)
         cookies = PortalCookies(secure: runtime.settings.tls != nil)
-        pages = PortalPages(runtime: runtime, cache: cache)
+        pages = PortalPages(runtime: runtime)
+        nonceKey = runtime.deriver.subkey(purpose: "portal.signin-nonce.v1")
+        scheme = runtime.settings.tls == nil ? "http://" : "https://"
     }
 
     var sessionSeconds: Int { runtime.settings.portalSessionMinutes * 60 }
@@ -31,7 +37,7 @@ public struct PortalController: Sendable {
     public var routes: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
         routes.get { request, context in
-            try await visitor(request, context) == nil ? Self.redirect("/portal/sign-in") : Self.redirect("/portal/overview")
+            try await visitor(request, context) == nil ? signInRedirect(request) : Self.redirect("/portal/overview")
         }
         routes.get("static/portal.css") { _, _ in
             guard let css = PortalRenderer.shared.stylesheet else { throw HTTPError(.notFound) }
@@ -48,7 +54,7 @@ public struct PortalController: Sendable {
             routes.get(RouterPath(page)) { request, context in
                 // A malformed query is 400 whoever asks; only then does a missing session redirect.
                 try PortalPages.checkQuery(request.uri.queryParameters)
-                guard let visitor = try await visitor(request, context) else { return Self.redirect("/portal/sign-in") }
+                guard let visitor = try await visitor(request, context) else { return signInRedirect(request) }
                 try takeRead(visitor, context)
                 context.logger.info("portal page", metadata: ["partner.id": "\(visitor.session.partner.id)", "portal.page": "\(page)"])
                 return try await pages.render(page, for: visitor, query: request.uri.queryParameters)
@@ -60,7 +66,7 @@ public struct PortalController: Sendable {
     // MARK: Signing in and out
 
     private func signInPage(error: String?, status: HTTPResponse.Status) throws -> Response {
-        let nonce = PortalSessionToken.signInNonce()
+        let nonce = PortalSessionToken.signInNonce(key: nonceKey)
         var headers = HTTPFields()
         headers.append(HTTPField(name: .setCookie, value: cookies.setSignInNonce(nonce)))
         return try PortalRenderer.shared.page(
@@ -76,36 +82,47 @@ public struct PortalController: Sendable {
                 code: "too_many_failed_authentications",
                 message: "too many sign-ins or requests with a bad key from this address (limits.auth_failures_per_minute)", wait: wait)
         }
-        let form = try await Self.form(request, context)
+        let form = try await form(request, context)
         guard let nonce = PortalCookies.value(PortalCookies.signIn, in: request.headers), let posted = form["csrf"],
-            PortalSessionToken.same(nonce, posted)
+            PortalSessionToken.same(nonce, posted), PortalSessionToken.isSignInNonce(nonce, key: nonceKey)
         else {
             context.logger.notice("portal sign-in refused: CSRF token missing or wrong")
             return try signInPage(error: "This sign-in form has expired or did not come from this portal. Please try again.", status: .forbidden)
         }
-        let failed = { (reason: String, message: String, status: HTTPResponse.Status) throws -> Response in
+        // A refused key is 403 with the form again (not 401: this is a form, not HTTP authentication).
+        let failed = { (reason: String, message: String) throws -> Response in
             _ = runtime.limiters.authenticationFailures.take(source)
             DaemonMetrics.authenticationRefused("portal_\(reason)")
             context.logger.notice("portal sign-in failed", metadata: ["auth.reason": "\(reason)"])
-            return try signInPage(error: message, status: status)
+            return try signInPage(error: message, status: .forbidden)
         }
         guard let text = form["key"]?.trimmingCharacters(in: .whitespaces), let key = APIKey.parse(Substring(text)) else {
-            return try failed("malformed", "That is not a Clearinghouse key. A key starts with chk_; paste the whole read key.", .unauthorized)
+            return try failed("malformed", "That is not a Clearinghouse key. A key starts with chk_; paste the whole read key.")
         }
         let credential = try await runtime.store.credential(keyID: key.keyID)
         guard key.matches(storedDigest: credential?.secretDigest), let credential, credential.usable else {
-            return try failed("unknown_or_unusable_key", "That key is not valid: it may have been revoked. Ask your operator for a read key.", .unauthorized)
+            return try failed("unknown_or_unusable_key", "That key is not valid: it may have been revoked. Ask your operator for a read key.")
         }
         guard credential.partner.role == .read else {
             return try failed(
                 "upload_key", "This is an upload key, which cannot sign in here. Ask your operator for a read key "
-                    + "(clearinghouse partner add-key \(credential.partner.id) --role read).", .forbidden)
+                    + "(clearinghouse partner add-key \(credential.partner.id) --role read).")
         }
         if runtime.settings.tls?.requiresClientCertificate ?? false {
             do { try await PartnerAuthenticator.checkCertificate(of: context, names: credential.partner) } catch {
                 _ = runtime.limiters.authenticationFailures.take(source)
                 throw error
             }
+        }
+        // A sign-in writes a session: it draws from the partner's write bucket like an upload.
+        if let wait = runtime.limiters.writes.take(credential.partner.id) {
+            RateLimitMetrics.limited("writes")
+            throw APIError.rateLimited(
+                code: "rate_limited", message: "too many sign-ins for this partner (limits.write_per_second, limits.write_burst)", wait: wait)
+        }
+        // A sign-in over a live session replaces it: the old token stops working.
+        if let old = PortalCookies.value(PortalCookies.session, in: request.headers).flatMap(PortalSessionToken.init(cookie:)) {
+            try await runtime.store.endPortalSession(digest: old.digest)
         }
         let token = PortalSessionToken.generate()
         let now = runtime.clock()
@@ -119,11 +136,11 @@ public struct PortalController: Sendable {
     }
 
     private func signOut(_ request: Request, _ context: AppRequestContext) async throws -> Response {
-        let form = try await Self.form(request, context)
+        let form = try await form(request, context)
         guard let posted = form["csrf"] else {
             throw APIError(.badRequest, code: "bad_form", message: "the sign-out form has no csrf field; open a portal page and sign out from there")
         }
-        guard let visitor = try await visitor(request, context) else { return Self.redirect("/portal/sign-in") }
+        guard let visitor = try await visitor(request, context) else { return signInRedirect(request) }
         guard PortalSessionToken.same(posted, visitor.token.csrfToken) else {
             context.logger.notice("portal sign-out refused: CSRF token missing or wrong", metadata: ["partner.id": "\(visitor.session.partner.id)"])
             throw APIError(.forbidden, code: "csrf", message: "this form did not come from your portal page; open the page again and sign out from there")
@@ -162,16 +179,19 @@ public struct PortalController: Sendable {
 
     // MARK: Requests
 
-    /// A posted form, after checking that the post came from this origin (a browser sends
-    /// `Origin` with every POST; one naming another site is refused whatever the token).
-    private static func form(_ request: Request, _ context: AppRequestContext) async throws -> FormBody {
-        if let origin = request.headers[.origin] {
-            let host = request.head.authority ?? ""
-            let stripped = origin.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? ""
-            guard origin != "null", !host.isEmpty, stripped == host else {
-                context.logger.notice("portal post refused: from another origin")
-                throw APIError(.forbidden, code: "cross_origin", message: "this form was posted from another site; open the portal and use its own forms")
-            }
+    /// A posted form, after checking that the post came from this origin.
+    ///
+    /// Browsers send `Origin` with every POST (and `Sec-Fetch-Site`): it must be this listener's
+    /// `scheme://host:port` exactly, and `Sec-Fetch-Site` must be `same-origin`, whatever the
+    /// token. A client that sends neither is not a browser, so it carries no ambient cookie to
+    /// forge a request with; the CSRF token still applies to it.
+    private func form(_ request: Request, _ context: AppRequestContext) async throws -> FormBody {
+        let expected = scheme + (request.head.authority ?? "")
+        let origin = request.headers[.origin]
+        let fetchSite = request.headers[HTTPField.Name("Sec-Fetch-Site")!]
+        if (origin != nil && origin != expected) || (fetchSite != nil && fetchSite != "same-origin") {
+            context.logger.notice("portal post refused: from another origin")
+            throw APIError(.forbidden, code: "cross_origin", message: "this form was posted from another site; open the portal and use its own forms")
         }
         let contentType = request.headers[.contentType] ?? ""
         guard contentType.lowercased().hasPrefix("application/x-www-form-urlencoded") else {
@@ -186,6 +206,15 @@ public struct PortalController: Sendable {
 
     static func redirect(_ location: String) -> Response {
         Response(status: .seeOther, headers: [.location: location])
+    }
+
+    /// To the sign-in page; a session cookie that is no longer valid is cleared on the way.
+    private func signInRedirect(_ request: Request) -> Response {
+        var response = Self.redirect("/portal/sign-in")
+        if PortalCookies.value(PortalCookies.session, in: request.headers) != nil {
+            response.headers.append(HTTPField(name: .setCookie, value: cookies.clear(PortalCookies.session)))
+        }
+        return response
     }
 }
 

@@ -25,15 +25,19 @@ struct PortalCookies: Sendable {
         "\(name)=\(value); Path=\(Self.path); Max-Age=\(maxAge); HttpOnly; SameSite=Strict\(secure ? "; Secure" : "")"
     }
 
-    /// The value of cookie `name` in a request's `Cookie` headers, or `nil`.
+    /// The value of cookie `name` in a request's `Cookie` headers, or `nil` when there is none
+    /// or more than one: a second cookie of the same name can only have been planted (by a
+    /// sibling service on the host, with another path), and taking either would let it choose
+    /// the session.
     static func value(_ name: String, in fields: HTTPFields) -> String? {
+        var found: [String] = []
         for header in fields[values: .cookie] {
             for pair in header.split(separator: ";") {
                 let trimmed = pair.drop(while: { $0 == " " })
                 guard let equals = trimmed.firstIndex(of: "="), trimmed[..<equals] == name else { continue }
-                return String(trimmed[trimmed.index(after: equals)...])
+                found.append(String(trimmed[trimmed.index(after: equals)...]))
             }
         }
-        return nil
+        return found.count == 1 ? found[0] : nil
     }
 }

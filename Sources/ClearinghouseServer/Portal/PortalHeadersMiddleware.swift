@@ -12,13 +12,23 @@ import Logging
 /// - `Cache-Control: no-store`: released figures are not left in shared or disk caches.
 /// - `X-Content-Type-Options: nosniff`, `Referrer-Policy: same-origin` (no-referrer would make browsers post `Origin: null`, which the
 ///   origin check refuses; same-origin still keeps portal URLs from other sites).
+///
+/// The portal's route group uses it for every portal route; the router also puts one around its
+/// not-found answer with `onlyUnder: "/portal"`, so a mistyped portal URL (404) or method (405)
+/// gets an HTML page with the same headers instead of the API's JSON.
 struct PortalHeadersMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
     static let contentSecurityPolicy =
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
+    /// When set, requests outside this path prefix pass through untouched.
+    var onlyUnder: String? = nil
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let prefix = onlyUnder, request.uri.path != prefix, !request.uri.path.hasPrefix(prefix + "/") {
+            return try await next(request, context)
+        }
         var response: Response
         do {
             response = try await next(request, context)

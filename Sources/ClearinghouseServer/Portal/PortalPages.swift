@@ -8,7 +8,21 @@ import Hummingbird
 /// the ledger. The partner is always the session's; nothing here reads a partner from the URL.
 struct PortalPages: Sendable {
     let runtime: DaemonRuntime
-    let cache: ReleaseCache
+    /// The daemon's export public key, read once: a page never touches the private key file.
+    let exportPublicKey: String?
+
+    init(runtime: DaemonRuntime) {
+        self.runtime = runtime
+        var key = runtime.exportKey?.publicKeyHex
+        // Exports written by the CLI (`export`, `demo`) sign with the data folder's key even when
+        // this daemon does not schedule exports; show it when it exists, never create one here.
+        if key == nil, FileManager.default.fileExists(atPath: runtime.settings.exportKeyPath) {
+            key = (try? ExportSigningKey.loadOrCreate(at: runtime.settings.exportKeyPath))?.publicKeyHex
+        }
+        exportPublicKey = key
+    }
+
+    var cache: ReleaseCache { runtime.releaseCache }
 
     /// Lists per item on the surprises page, as the API's default `limit`.
     static let suggestionsPerList = 10
@@ -58,7 +72,9 @@ struct PortalPages: Sendable {
         let bucket: Int64? = record.settings.differentialPrivacy ? nil : 10
         let affinities = table.affinities(partner: partner, category: nil, limit: Int.max, bucketWidth: bucket) ?? []
         let map = HeatmapSVG(affinities: affinities)
-        let cells = map.drawnCells.map { affinity in
+        // The table lists every pair, also those past the picture's column limit.
+        let ordered = affinities.sorted { ($0.category, $0.item) < ($1.category, $1.item) }
+        let cells = ordered.map { affinity in
             HeatmapView.Cell(
                 category: affinity.category, item: affinity.item, lift: HeatmapSVG.number(affinity.lift, 2), n: affinity.n,
                 nCategory: affinity.nCategory, confidence: String(format: "%.1f%%", affinity.confidence * 100))
@@ -113,7 +129,8 @@ struct PortalPages: Sendable {
     }
 
     private func exports(_ frame: PortalFrame, partner: String) async throws -> ExportsView {
-        let entries = try await runtime.store.ledgerEntries(LedgerFilter(partner: partner, action: .exportWritten, limit: 1000))
+        // Every export entry of the partner (one per release at most), so the newest are never cut off.
+        let entries = try await runtime.store.ledgerEntries(LedgerFilter(partner: partner, action: .exportWritten, limit: 1_000_000))
         let decoder = JSONDecoder()
         let exports = entries.reversed().compactMap { entry -> ExportsView.Export? in
             guard let details = try? decoder.decode(ExportLedgerDetails.self, from: Data(entry.details.utf8)) else { return nil }
@@ -121,12 +138,8 @@ struct PortalPages: Sendable {
                 release: details.release, at: RFC3339.format(milliseconds: entry.at), files: details.files,
                 folder: "\(partner)/release-\(details.release)/", manifest: details.manifestSHA256, keyID: details.keyID)
         }
-        var publicKey = runtime.exportKey?.publicKeyHex
-        if publicKey == nil, FileManager.default.fileExists(atPath: runtime.settings.exportKeyPath) {
-            publicKey = (try? ExportSigningKey.loadOrCreate(at: runtime.settings.exportKeyPath))?.publicKeyHex
-        }
         return ExportsView(
-            frame: frame, exports: exports, hasExports: !exports.isEmpty, publicKey: publicKey,
+            frame: frame, exports: exports, hasExports: !exports.isEmpty, publicKey: exportPublicKey,
             exampleFolder: exports.first?.folder ?? "\(partner)/release-N/")
     }
 
@@ -161,12 +174,15 @@ struct PortalPages: Sendable {
                 rank: suggestion.rank, item: suggestion.item, score: String(format: "%.3f", suggestion.score),
                 lift: suggestion.lift.map { String(format: "%.2f", $0) } ?? "below k",
                 confidence: suggestion.confidence.map { String(format: "%.1f%%", $0 * 100) } ?? "-",
-                count: suggestion.count.map { "\($0)" } ?? "below k", novelty: String(format: "%.2f", suggestion.novelty),
+                count: suggestion.count.map { "\($0)" } ?? "below k",
+                exactScore: String(format: "%.6f", suggestion.score), exactLift: suggestion.lift.map { String(format: "%.6f", $0) } ?? "",
+                exactCount: suggestion.count.map { "\($0)" } ?? "", novelty: String(format: "%.2f", suggestion.novelty),
                 inBaseline: suggestion.inBaseline,
                 bridges: (suggestion.bridges ?? []).map { bridge in
                     SurprisesView.Bridge(
                         item: bridge.item, liftFrom: String(format: "%.2f", bridge.liftFrom), liftTo: String(format: "%.2f", bridge.liftTo),
-                        countFrom: bridge.countFrom, countTo: bridge.countTo)
+                        countFrom: bridge.countFrom, countTo: bridge.countTo, exactLiftFrom: String(format: "%.6f", bridge.liftFrom),
+                        exactLiftTo: String(format: "%.6f", bridge.liftTo))
                 },
                 hasBridges: !(suggestion.bridges ?? []).isEmpty)
         }

@@ -39,9 +39,24 @@ struct PortalSessionToken: Sendable, Equatable {
         return Hex.encode(Array(code))
     }
 
-    /// A fresh random value for the sign-in form's double-submit cookie (there is no session yet).
-    static func signInNonce() -> String {
-        Hex.encode(SymmetricKey(size: .bits128).withUnsafeBytes { Array($0) })
+    /// A fresh value for the sign-in form's double-submit cookie (there is no session yet):
+    /// 128 random bits and their HMAC under a key derived from the pepper, so only a daemon of
+    /// this database can make one; a cookie planted by another service on the same host (cookies
+    /// ignore ports) does not pass ``isSignInNonce(_:key:)``.
+    static func signInNonce(key: SymmetricKey) -> String {
+        let random = Hex.encode(SymmetricKey(size: .bits128).withUnsafeBytes { Array($0) })
+        return random + "." + nonceCode(random, key: key)
+    }
+
+    /// Whether `nonce` was made by ``signInNonce(key:)`` with this key.
+    static func isSignInNonce(_ nonce: String, key: SymmetricKey) -> Bool {
+        let parts = nonce.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].utf8.count == 32 else { return false }
+        return same(String(parts[1]), nonceCode(String(parts[0]), key: key))
+    }
+
+    private static func nonceCode(_ random: String, key: SymmetricKey) -> String {
+        Hex.encode(Array(HMAC<SHA256>.authenticationCode(for: Array(random.utf8), using: key)))
     }
 
     /// Compares two tokens in time independent of where they differ.

@@ -122,6 +122,9 @@ struct SurprisesView {
         let liftTo: String
         let countFrom: Int64
         let countTo: Int64
+        /// The lifts to six decimals, for `data-` attributes (what the browser tests read back).
+        let exactLiftFrom: String
+        let exactLiftTo: String
     }
     struct Row {
         let rank: Int
@@ -130,6 +133,10 @@ struct SurprisesView {
         let lift: String
         let confidence: String
         let count: String
+        /// Score and lift to six decimals, count as released (empty when below k), for `data-` attributes.
+        let exactScore: String
+        let exactLift: String
+        let exactCount: String
         let novelty: String
         let inBaseline: Bool
         let bridges: [Bridge]
