@@ -122,7 +122,7 @@ public enum ConfigurationLoader {
             tokenProfiles: tokenProfiles,
             recommendation: RecommendationSettings(
                 minimumLift: decimal("recommend.min_lift"), maximumDirectLift: decimal("recommend.max_direct_lift"),
-                baselineDemotion: decimal("recommend.baseline_demotion")),
+                baselineDemotion: decimal("recommend.baseline_demotion"), baselineSize: integer("recommend.baseline_size")),
             exportDirectory: text("export.dir").isEmpty ? nil : text("export.dir"),
             rateLimits: RateLimits(
                 writes: .init(rate: decimal("limits.write_per_second"), burst: Double(integer("limits.write_burst"))),

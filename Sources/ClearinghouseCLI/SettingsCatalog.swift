@@ -189,6 +189,9 @@ public enum SettingsCatalog {
             key: "recommend.baseline_demotion", kind: .decimal(0...1), defaultValue: "0.5",
             summary: "A suggestion the popularity baseline lists too has its score multiplied by this (1 = no demotion)."),
         Setting(
+            key: "recommend.baseline_size", kind: .integer(0...100), defaultValue: "\(RecommendationSettings.defaultBaselineSize)",
+            summary: "The popularity baseline lists this many most popular candidates, whatever the list's length; unexpectedness is the share of suggestions outside it (0: as long as the list)."),
+        Setting(
             key: "portal.session_minutes", kind: .integer(5...1440), defaultValue: "30",
             summary: "A portal sign-in (GET /portal, with a read key) lasts this long; then the marketer signs in again."),
         Setting(

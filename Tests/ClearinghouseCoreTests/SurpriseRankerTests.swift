@@ -65,6 +65,40 @@ struct SurpriseRankerTests {
         #expect(list.suggestions.allSatisfy { $0.count! % 10 == 0 })
     }
 
+    @Test("on a small catalogue the baseline keeps its own size, so unexpectedness still tells lists apart")
+    func smallCatalogueBaseline() throws {
+        // Three brands of five items: every item has 10 candidates, no more than the list's limit of 10.
+        let consortium = SyntheticConsortium(
+            partners: ["acme", "globex", "initech"], categories: 5, persons: 6000,
+            plants: [.init(fromPartner: 0, fromCategory: 4, viaPartner: 1, viaCategory: 4)], strength: 0.3, seed: 5)
+        var columns = consortium.columns
+        let counts = AffinityCounter.count(
+            &columns, catalog: consortium.catalog, bounds: ContributionBounds(itemsPerPartner: 3, partnersPerPerson: 3), workers: 2)
+        var generator = SeededGenerator(seed: 1)
+        let table = ReleaseBuilder.build(
+            counts: counts, catalog: consortium.catalog, settings: PrivacySettings(k: 10, differentialPrivacy: false),
+            signals: consortium.signals.count, generator: &generator
+        ).table
+
+        // A baseline as long as the list holds every candidate: every list reads 0%, whatever it suggests.
+        let legacy = SurpriseRanker(table: table, settings: RecommendationSettings(baselineSize: 0))
+        let flat = try legacy.recommendations(partner: "acme", category: nil, kind: .cross, limit: 10).get()
+        #expect(flat.contains { !$0.suggestions.isEmpty })
+        #expect(flat.allSatisfy { $0.unexpectedness == nil || $0.unexpectedness == 0 })
+
+        let ranker = SurpriseRanker(table: table, settings: RecommendationSettings())
+        let lists = try ranker.recommendations(partner: "acme", category: nil, kind: .cross, limit: 10).get()
+        for list in lists where !list.suggestions.isEmpty {
+            #expect(list.baseline.items.count <= RecommendationSettings.defaultBaselineSize)
+            let outside = list.suggestions.filter { !list.baseline.items.contains($0.item) }
+            #expect(list.unexpectedness == Double(outside.count) / Double(list.suggestions.count))
+            #expect(list.suggestions.allSatisfy { $0.inBaseline == list.baseline.items.contains($0.item) })
+        }
+        #expect(lists.contains { ($0.unexpectedness ?? 0) > 0 }, "a baseline of 3 of 10 candidates leaves some suggestion outside it")
+        let planted = try #require(lists.first { $0.category == "c04" }?.suggestions.first { $0.item == "globex:c04" })
+        #expect(planted.lift! >= 1.5, "the planted affinity is suggested")
+    }
+
     @Test("a partner sees only its own side; unknown categories and pre-version-2 releases are refused")
     func visibilityAndFailures() throws {
         let table = plantedRelease()

@@ -39,7 +39,7 @@ public struct PartnerReport: Sendable {
             <tr><td>differential privacy</td><td>\(release.differentialPrivacy ? "on: epsilon \(release.epsilon.map { "\($0)" } ?? "-"), delta \(release.delta.map { "\($0)" } ?? "-"), noise sigma \(release.noiseSigma.map { String(format: "%.1f", $0) } ?? "-"), threshold \(release.threshold)" : "off (counts rounded down to tens)")</td></tr>
             <tr><td>contribution bounds</td><td>\(release.bounds.itemsPerPartner) items per partner, \(release.bounds.partnersPerPerson) partners per person</td></tr>
             <tr><td>pairs released</td><td>\(release.pairsReleased)</td></tr>
-            <tr><td>scoring</td><td>lift at least \(files.scoring.minimumLift); try instead: direct lift at most \(files.scoring.maximumDirectLift); baseline demotion \(files.scoring.baselineDemotion)</td></tr>
+            <tr><td>scoring</td><td>lift at least \(files.scoring.minimumLift); try instead: direct lift at most \(files.scoring.maximumDirectLift); baseline demotion \(files.scoring.baselineDemotion); baseline of the \(files.scoring.baselineSize == 0 ? "list's length" : "\(files.scoring.baselineSize)") most popular candidates</td></tr>
             </table>
 
             """

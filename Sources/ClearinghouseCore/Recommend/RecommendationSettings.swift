@@ -10,17 +10,42 @@ public struct RecommendationSettings: Sendable, Equatable, Codable {
     public var maximumDirectLift: Double
     /// A suggestion that the popularity baseline lists too has its score multiplied by this.
     public var baselineDemotion: Double
+    /// How many of the most popular candidates the popularity baseline lists, whatever the list's
+    /// length. Its own size, not the list's: when a partner has no more candidates than the
+    /// list's limit, a baseline as long as the list holds every candidate, and every list reads
+    /// "unexpectedness 0%" whatever it suggests. 0: as long as the list (how lists were measured
+    /// before this setting; exports made then decode so).
+    public var baselineSize: Int
 
-    public init(minimumLift: Double = 1.5, maximumDirectLift: Double = 1.1, baselineDemotion: Double = 0.5) {
+    public static let defaultBaselineSize = 3
+
+    public init(
+        minimumLift: Double = 1.5, maximumDirectLift: Double = 1.1, baselineDemotion: Double = 0.5,
+        baselineSize: Int = RecommendationSettings.defaultBaselineSize
+    ) {
         self.minimumLift = minimumLift
         self.maximumDirectLift = maximumDirectLift
         self.baselineDemotion = baselineDemotion
+        self.baselineSize = baselineSize
     }
+
+    /// The baseline's length for a list of `limit` suggestions.
+    public func baselineLength(limit: Int) -> Int { baselineSize == 0 ? limit : baselineSize }
 
     enum CodingKeys: String, CodingKey {
         case minimumLift = "min_lift"
         case maximumDirectLift = "max_direct_lift"
         case baselineDemotion = "baseline_demotion"
+        case baselineSize = "baseline_size"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        minimumLift = try container.decode(Double.self, forKey: .minimumLift)
+        maximumDirectLift = try container.decode(Double.self, forKey: .maximumDirectLift)
+        baselineDemotion = try container.decode(Double.self, forKey: .baselineDemotion)
+        // Exports signed before the setting existed measured against a baseline as long as the list.
+        baselineSize = try container.decodeIfPresent(Int.self, forKey: .baselineSize) ?? 0
     }
 }
 

@@ -80,7 +80,7 @@ public struct SurpriseRanker: Sendable {
         let baseline = Array(
             candidates.sorted {
                 $0.popularity != $1.popularity ? $0.popularity > $1.popularity : $0.other < $1.other
-            }.prefix(limit))
+            }.prefix(settings.baselineLength(limit: limit)))
         let inBaseline = Set(baseline.map(\.other))
         var scored: [(candidate: CrossCandidate, score: Double)] = []
         for candidate in candidates where candidate.pair.lift >= settings.minimumLift {
@@ -151,7 +151,7 @@ public struct SurpriseRanker: Sendable {
             context.ownItems.filter { $0 != item && table.ownItemPersons[$0] > 0 }.sorted {
                 table.ownItemPersons[$0] != table.ownItemPersons[$1]
                     ? table.ownItemPersons[$0] > table.ownItemPersons[$1] : $0 < $1
-            }.prefix(limit))
+            }.prefix(settings.baselineLength(limit: limit)))
         let inBaseline = Set(baseline)
         var scored: [(item: Int, score: Double, direct: ReleasedPair?, bridges: [(Double, Bridge)])] = []
         for other in context.ownItems where other != item {
