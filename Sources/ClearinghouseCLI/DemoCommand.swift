@@ -82,6 +82,9 @@ struct DemoCommand: AsyncParsableCommand {
             say.line("  clearinghouse serve --data-dir \(folder) --port 8420 --metrics-port 0")
             say.line("  clearinghouse recommend --data-dir \(folder) --partner trailhead --kind instead")
             say.line("  clearinghouse release show latest --pairs --data-dir \(folder)")
+            say.line("the partner portal, as trailhead's marketers see it (sign in with the printed read key):")
+            say.line("  clearinghouse partner add-key trailhead --role read --data-dir \(folder)")
+            say.line("  then, with serve running, open http://127.0.0.1:8420/portal")
         } else {
             try Self.removeAllButReports(folder)
         }
