@@ -85,12 +85,15 @@ struct PostgresBadInputTests {
         try await TestPostgresServer.dropDatabase(database.database)
     }
 
-    @Test("an outage: /readyz and writes answer 503 (Retry-After, nothing stored), and both recover")
+    @Test("an outage: /readyz, writes and portal pages answer 503 (Retry-After, nothing stored), and all recover")
     func outage() async throws {
         let server = try #require(TestPostgresServer.location)
         try await TestDaemon.run(storage: .postgres) { client, daemon in
             guard case .postgres(let location) = daemon.settings.storage.backend else { return }
             #expect(try await client.execute(uri: "/readyz", method: .get).status == .ok)
+            let read = APIKey.generate()
+            try await daemon.runtime.store.addKey(partner: PartnerID("acme")!, key: read, role: .read, label: nil, at: WallClock.nowMilliseconds())
+            let session = try #require(try await PortalTests.signIn(client, key: read.text).session)
             // Take the database away: refuse new connections and end the open ones.
             try await PostgresMaintenance.execute(
                 "ALTER DATABASE \(location.database) WITH ALLOW_CONNECTIONS false", on: server, password: TestPostgresServer.password)
@@ -102,6 +105,11 @@ struct PostgresBadInputTests {
             let write = try await client.upload("/v1/consents", Lines.body([Lines.consent("ann")]), as: daemon.keys["acme"]!)
             #expect(write.status == .serviceUnavailable && write.headers[.retryAfter] != nil)
             #expect(write.errorCode == "storage_unavailable")
+            // A portal page says so too, as a page with the portal's headers.
+            let page = try await PortalTests.page(client, "/portal/overview", session: session)
+            #expect(page.status == .serviceUnavailable && page.headers[.retryAfter] != nil)
+            #expect(page.headers[.contentType]?.hasPrefix("text/html") == true && page.text.contains("storage_unavailable"))
+            #expect(page.headers[.contentSecurityPolicy] != nil)
             try await PostgresMaintenance.execute(
                 "ALTER DATABASE \(location.database) WITH ALLOW_CONNECTIONS true", on: server, password: TestPostgresServer.password)
             let deadline = ContinuousClock.now + .seconds(30)
@@ -113,6 +121,7 @@ struct PostgresBadInputTests {
             #expect(stats.liveConsents == 0, "the write during the outage stored nothing")
             let again = try await client.upload("/v1/consents", Lines.body([Lines.consent("ann")]), as: daemon.keys["acme"]!)
             #expect(again.status == .ok)
+            #expect(try await PortalTests.page(client, "/portal/overview", session: session).status == .ok, "the session outlives the outage")
         }
     }
 }

@@ -61,9 +61,13 @@ struct PortalHeadersMiddleware: RouterMiddleware {
             status = error.status
             message = error.body ?? status.reasonPhrase
         default:
+            // Everything else a portal handler can throw comes from the store (a template that
+            // does not render is an HTTPError above): the database did not answer.
             logger.error("portal page failed", metadata: ["error.type": "\(type(of: error))"])
-            status = .internalServerError
-            message = "the page could not be made; the daemon's log says why"
+            DaemonMetrics.storageError("portal")
+            status = .serviceUnavailable
+            message = "the database did not answer (storage_unavailable); nothing changed; try again in a few seconds"
+            headers[.retryAfter] = "5"
         }
         let view = PortalErrorView(
             title: "\(status.code) \(status.reasonPhrase)", status: "\(status.code) \(status.reasonPhrase)", message: message)
