@@ -27,7 +27,7 @@ extension PostgresStore {
 
     public func rotateKey(partner: PartnerID, key: APIKey, at now: Int64) async throws {
         try await write { connection in
-            let rowID = try await lockPartner(partner, connection)
+            let rowID = try await lockPartner(partner, connection).id
             try await connection.query(
                 "UPDATE api_key SET revoked_at = \(now) WHERE partner_id = \(rowID) AND revoked_at IS NULL AND role = 'upload'",
                 logger: logger)
@@ -45,7 +45,7 @@ extension PostgresStore {
 
     public func disablePartner(_ partner: PartnerID, at now: Int64) async throws {
         try await write { connection in
-            let rowID = try await lockPartner(partner, connection)
+            let rowID = try await lockPartner(partner, connection).id
             try await connection.query("UPDATE partner SET status = 'disabled' WHERE id = \(rowID)", logger: logger)
             try await PostgresLedger.append(
                 connection, action: .partnerDisabled, partner: partner.value, details: PartnerLedgerDetails.disabled, at: now,
@@ -54,12 +54,14 @@ extension PostgresStore {
         logger.info("partner disabled", metadata: ["partner.id": "\(partner)"])
     }
 
-    /// The partner's row id, locked for the rest of the transaction (two rotations serialize).
-    private func lockPartner(_ partner: PartnerID, _ connection: PostgresConnection) async throws -> Int64 {
-        let rows = try await connection.query("SELECT id FROM partner WHERE slug = \(partner.value) FOR UPDATE", logger: logger)
-            .all(Int64.self)
-        guard let rowID = rows.first else { throw StoreError.partnerNotFound(partner.value) }
-        return rowID
+    /// The partner's row id and whether it is active, its row locked for the rest of the
+    /// transaction (two rotations serialize).
+    private func lockPartner(_ partner: PartnerID, _ connection: PostgresConnection) async throws -> (id: Int64, active: Bool) {
+        let rows = try await connection.query(
+            "SELECT id, status FROM partner WHERE slug = \(partner.value) FOR UPDATE", logger: logger
+        ).collect().all((Int64, String).self)
+        guard let (rowID, status) = rows.first else { throw StoreError.partnerNotFound(partner.value) }
+        return (rowID, status == "active")
     }
 
     public func partners() async throws -> [PartnerSummary] {
@@ -97,9 +99,8 @@ extension PostgresStore {
 
     public func addKey(partner: PartnerID, key: APIKey, role: KeyRole, label: String?, at now: Int64) async throws {
         try await write { connection in
-            let rowID = try await lockPartner(partner, connection)
-            let status = try await connection.query("SELECT status FROM partner WHERE id = \(rowID)", logger: logger).all(String.self)
-            guard status.first == "active" else { throw StoreError.partnerDisabled(partner.value) }
+            let (rowID, active) = try await lockPartner(partner, connection)
+            guard active else { throw StoreError.partnerDisabled(partner.value) }
             try await connection.query(
                 """
                 INSERT INTO api_key (key_id, partner_id, secret_digest, created_at, role, label)
@@ -132,7 +133,7 @@ extension PostgresStore {
 
     public func revokeKey(partner: PartnerID, keyID: String, at now: Int64) async throws {
         try await write { connection in
-            let rowID = try await lockPartner(partner, connection)
+            let rowID = try await lockPartner(partner, connection).id
             let revoked = try await connection.query(
                 """
                 UPDATE api_key SET revoked_at = \(now)

@@ -7,30 +7,29 @@ import Hummingbird
 /// spent, what is left, how many releases still fit and when the period resets, and which
 /// releases spent it. Nothing in it is row-level: it is computed from release metadata alone.
 public struct BudgetController: Sendable {
-    let store: any ClearinghouseStore
-    let privacy: PrivacySettings
-    let budget: PrivacyBudget
-    let pause: ScheduledReleasePause
-    let clock: @Sendable () -> Int64
+    let runtime: DaemonRuntime
 
     public init(_ runtime: DaemonRuntime) {
-        store = runtime.store
-        privacy = runtime.settings.privacy
-        budget = runtime.settings.budget
-        pause = runtime.releasePause
-        clock = runtime.clock
+        self.runtime = runtime
     }
 
     public var routes: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
         routes.get("budget") { _, context in
             _ = try context.requirePartner()
-            let now = clock()
-            let status = BudgetStatus(
-                budget: budget, settings: privacy, releases: try await store.releases(), at: now,
-                scheduledReleases: pause.description(at: now))
-            return try JSONBody.response(status)
+            return try JSONBody.response(runtime.budgetStatus(releases: try await runtime.store.releases()))
         }
         return routes
+    }
+}
+
+extension DaemonRuntime {
+    /// The budget of the current period as partners see it (`GET /v1/budget`, the portal's
+    /// overview), with the scheduled releases' pause, if any.
+    func budgetStatus(releases: [ReleaseRecord]) -> BudgetStatus {
+        let now = clock()
+        return BudgetStatus(
+            budget: settings.budget, settings: settings.privacy, releases: releases, at: now,
+            scheduledReleases: releasePause.description(at: now))
     }
 }

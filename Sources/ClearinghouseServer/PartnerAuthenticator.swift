@@ -36,13 +36,7 @@ public struct PartnerAuthenticator: RouterMiddleware {
     ) async throws -> Response {
         var context = context
         let source = context.remoteAddress ?? "unknown"
-        if let wait = limiters.authenticationFailures.check(source) {
-            RateLimitMetrics.limited("authentication_failures")
-            context.logger.warning("request refused: too many failed authentications", metadata: ["client.address": "\(source)"])
-            throw APIError.rateLimited(
-                code: "too_many_failed_authentications",
-                message: "too many requests with a bad API key from this address (limits.auth_failures_per_minute)", wait: wait)
-        }
+        try limiters.refuseIfBlocked(source, logger: context.logger)
         do {
             let partner = try await authenticate(request, logger: context.logger)
             if requiresClientCertificate { try await Self.checkCertificate(of: context, names: partner) }
@@ -61,17 +55,7 @@ public struct PartnerAuthenticator: RouterMiddleware {
                 message: "this is a read key: it may only GET; send writes with the partner's upload key "
                     + "(the operator's `clearinghouse partner add` or `rotate-key` prints it)")
         }
-        let isWrite = request.method == .post
-        if let wait = (isWrite ? limiters.writes : limiters.reads).take(partner.id) {
-            RateLimitMetrics.limited(isWrite ? "writes" : "reads")
-            context.logger.notice("request refused: rate limit", metadata: ["limit.kind": "\(isWrite ? "writes" : "reads")"])
-            throw APIError.rateLimited(
-                code: "rate_limited",
-                message: isWrite
-                    ? "too many write requests for this partner (limits.write_per_second, limits.write_burst)"
-                    : "too many read requests for this partner (limits.read_per_second, limits.read_burst)",
-                wait: wait)
-        }
+        try limiters.draw(write: request.method == .post, partner: partner.id, logger: context.logger)
         return try await next(request, context)
     }
 
@@ -132,5 +116,30 @@ public struct RequestLimiters: Sendable {
         authenticationFailures = TokenBucketLimiter(limits.authenticationFailures)
         writes = TokenBucketLimiter(limits.writes)
         reads = TokenBucketLimiter(limits.reads)
+    }
+
+    /// 429 `too_many_failed_authentications` while `source` has spent its failed
+    /// authentications, before any key is looked at (a brute-force attempt learns nothing more).
+    func refuseIfBlocked(_ source: String, logger: Logger) throws {
+        guard let wait = authenticationFailures.check(source) else { return }
+        RateLimitMetrics.limited("authentication_failures")
+        logger.warning("request refused: too many failed authentications", metadata: ["client.address": "\(source)"])
+        throw APIError.rateLimited(
+            code: "too_many_failed_authentications",
+            message: "too many requests or sign-ins with a bad key from this address (limits.auth_failures_per_minute)", wait: wait)
+    }
+
+    /// Draws one of `partner`'s requests from its write or read bucket; 429 `rate_limited` when
+    /// the bucket is empty.
+    func draw(write: Bool, partner: String, logger: Logger) throws {
+        guard let wait = (write ? writes : reads).take(partner) else { return }
+        RateLimitMetrics.limited(write ? "writes" : "reads")
+        logger.notice("request refused: rate limit", metadata: ["limit.kind": "\(write ? "writes" : "reads")"])
+        throw APIError.rateLimited(
+            code: "rate_limited",
+            message: write
+                ? "too many write requests for this partner (limits.write_per_second, limits.write_burst)"
+                : "too many read requests for this partner (limits.read_per_second, limits.read_burst)",
+            wait: wait)
     }
 }

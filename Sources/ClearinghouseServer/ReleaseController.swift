@@ -37,8 +37,9 @@ public struct ReleaseController: Sendable {
             let category = request.uri.queryParameters.get("category")
             let limit = try Self.limit(request.uri.queryParameters.get("limit"))
             guard let table = try await cache.table(record.id) else { throw Self.releaseNotFound }
-            let bucket: Int64? = record.settings.differentialPrivacy ? nil : 10
-            guard let affinities = table.affinities(partner: partner.id, category: category, limit: limit, bucketWidth: bucket)
+            guard
+                let affinities = table.affinities(
+                    partner: partner.id, category: category, limit: limit, bucketWidth: record.partnerBucketWidth)
             else {
                 throw APIError(
                     .notFound, code: "category_not_found",
@@ -112,23 +113,14 @@ public struct ReleaseController: Sendable {
 
     private func record(_ parameter: String) async throws -> ReleaseRecord {
         let id: Int64?
-        if parameter == "latest" {
-            id = nil
-        } else if Self.isPositiveNumeral(parameter) {
-            // Well formed but past Int64: no release can have that id.
-            guard let number = Int64(parameter) else { throw Self.releaseNotFound }
-            id = number
-        } else {
-            throw APIError(.badRequest, code: "bad_release_id", message: "the release id must be a positive number or latest")
+        switch ReleaseReference(parameter) {
+        case .latest: id = nil
+        case .id(let number): id = number
+        case .beyondAnyID: throw Self.releaseNotFound
+        case nil: throw APIError(.badRequest, code: "bad_release_id", message: "the release id must be a positive number or latest")
         }
         guard let record = try await store.release(id: id) else { throw Self.releaseNotFound }
         return record
-    }
-
-    /// Matches the spec's `[1-9][0-9]*`, whatever its length.
-    private static func isPositiveNumeral(_ text: String) -> Bool {
-        guard let first = text.utf8.first, first != UInt8(ascii: "0") else { return false }
-        return text.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 
     private static var releaseNotFound: APIError {

@@ -22,8 +22,7 @@ public struct PartnerExportFiles: Sendable {
     public init?(
         table: ReleasedTable, record: ReleaseRecord, partner: String, scoring: RecommendationSettings, budget: BudgetStatus? = nil
     ) {
-        let bucket: Int64? = record.settings.differentialPrivacy ? nil : 10
-        guard let affinities = table.affinities(partner: partner, category: nil, limit: Int.max, bucketWidth: bucket),
+        guard let affinities = table.affinities(partner: partner, category: nil, limit: Int.max, bucketWidth: record.partnerBucketWidth),
             !affinities.isEmpty
         else { return nil }
         let ranker = SurpriseRanker(table: table, settings: scoring)

@@ -46,7 +46,7 @@ public struct GapFinder: Sendable {
         threshold = record.plan.threshold
         k = Int64(record.settings.k)
         self.z = z
-        bucketWidth = record.settings.differentialPrivacy ? nil : 10
+        bucketWidth = record.partnerBucketWidth
     }
 
     public enum Failure: Error, Equatable { case categoryNotFound }
@@ -54,11 +54,7 @@ public struct GapFinder: Sendable {
     /// The gaps of `partner`'s items (all, or the one `category`), at most `limit` per item.
     public func gaps(partner: String, category: String?, limit: Int) -> Result<[GapList], Failure> {
         let catalog = table.catalog
-        guard let partnerIndex = catalog.partners.firstIndex(of: partner) else { return .failure(.categoryNotFound) }
-        let own = catalog.items.indices.filter {
-            catalog.items[$0].partner == partnerIndex && (category == nil || catalog.items[$0].category == category)
-        }
-        if own.isEmpty { return .failure(.categoryNotFound) }
+        guard let own = catalog.items(of: partner, category: category), !own.isEmpty else { return .failure(.categoryNotFound) }
         let known = KnownCounts(table)
         return .success(own.map { item in
             GapList(category: catalog.items[item].category, gaps: Array(gaps(of: item, known: known).prefix(limit)))

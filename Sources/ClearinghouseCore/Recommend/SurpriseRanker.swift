@@ -38,10 +38,8 @@ public struct SurpriseRanker: Sendable {
         partner: String, category: String?, kind: RecommendationKind, limit: Int
     ) -> Result<[RecommendationList], Failure> {
         let catalog = table.catalog
-        guard let partnerIndex = catalog.partners.firstIndex(of: partner) else { return .failure(.categoryNotFound) }
-        let own = catalog.items.indices.filter {
-            catalog.items[$0].partner == partnerIndex && (category == nil || catalog.items[$0].category == category)
-        }
+        guard let partnerIndex = catalog.partners.firstIndex(of: partner), let own = catalog.items(of: partner, category: category)
+        else { return .failure(.categoryNotFound) }
         if own.isEmpty || (category != nil && own.allSatisfy { table.pairsOfItem[$0].isEmpty }) {
             return .failure(.categoryNotFound)
         }

@@ -27,6 +27,13 @@ public struct ReleaseCatalog: Sendable, Equatable {
         self.items = items
     }
 
+    /// The indices of `partner`'s items (all, or the one named `category`), in catalog order;
+    /// `nil` when the partner is not in the release. What each partner-facing answer starts from.
+    public func items(of partner: String, category: String? = nil) -> [Int]? {
+        guard let partnerIndex = partners.firstIndex(of: partner) else { return nil }
+        return items.indices.filter { items[$0].partner == partnerIndex && (category == nil || items[$0].category == category) }
+    }
+
     /// `partner:category` of an item.
     public func name(of item: Int) -> String {
         "\(partners[items[item].partner]):\(items[item].category)"

@@ -30,6 +30,11 @@ public struct ReleaseRecord: Sendable, Codable, Equatable {
         self.durationMilliseconds = durationMilliseconds
     }
 
+    /// The width partners' counts are rounded down to: without noise, exact counts would let a
+    /// partner difference two releases, so they see multiples of 10; noisy counts are shown as
+    /// they are (`nil`). Every place that shows a partner released counts uses this.
+    public var partnerBucketWidth: Int64? { settings.differentialPrivacy ? nil : 10 }
+
     /// What a partner may know about this release: parameters and how many pairs came out.
     public var publicInfo: PublicReleaseInfo {
         PublicReleaseInfo(

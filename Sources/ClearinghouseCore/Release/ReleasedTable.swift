@@ -48,10 +48,7 @@ public struct ReleasedTable: Sendable, Equatable {
     /// The affinities a partner may see: its own items (all, or the one `category`) against
     /// other brands' items, by lift. `nil` when the partner or category is not in the release.
     public func affinities(partner: String, category: String?, limit: Int, bucketWidth: Int64?) -> [Affinity]? {
-        guard let partnerIndex = catalog.partners.firstIndex(of: partner) else { return nil }
-        let own = catalog.items.indices.filter {
-            catalog.items[$0].partner == partnerIndex && (category == nil || catalog.items[$0].category == category)
-        }
+        guard let own = catalog.items(of: partner, category: category) else { return nil }
         if category != nil && own.isEmpty { return nil }
         var answer: [Affinity] = []
         for item in own {

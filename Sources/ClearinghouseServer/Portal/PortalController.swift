@@ -53,9 +53,10 @@ public struct PortalController: Sendable {
         for page in PortalFrame.pages.map(\.path) {
             routes.get(RouterPath(page)) { request, context in
                 // A malformed query is 400 whoever asks; only then does a missing session redirect.
-                try PortalPages.checkQuery(request.uri.queryParameters)
+                _ = try PortalPages.checkQuery(request.uri.queryParameters)
                 guard let visitor = try await visitor(request, context) else { return signInRedirect(request) }
-                try takeRead(visitor, context)
+                // A page is a read: it draws from the partner's read bucket like a `GET` of the API.
+                try runtime.limiters.draw(write: false, partner: visitor.session.partner.id, logger: context.logger)
                 context.logger.info("portal page", metadata: ["partner.id": "\(visitor.session.partner.id)", "portal.page": "\(page)"])
                 return try await pages.render(page, for: visitor, query: request.uri.queryParameters)
             }
@@ -75,13 +76,7 @@ public struct PortalController: Sendable {
 
     private func signIn(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let source = context.remoteAddress ?? "unknown"
-        if let wait = runtime.limiters.authenticationFailures.check(source) {
-            RateLimitMetrics.limited("authentication_failures")
-            context.logger.warning("portal sign-in refused: too many failed authentications", metadata: ["client.address": "\(source)"])
-            throw APIError.rateLimited(
-                code: "too_many_failed_authentications",
-                message: "too many sign-ins or requests with a bad key from this address (limits.auth_failures_per_minute)", wait: wait)
-        }
+        try runtime.limiters.refuseIfBlocked(source, logger: context.logger)
         let form = try await form(request, context)
         guard let nonce = PortalCookies.value(PortalCookies.signIn, in: request.headers), let posted = form["csrf"],
             PortalSessionToken.same(nonce, posted), PortalSessionToken.isSignInNonce(nonce, key: nonceKey)
@@ -115,11 +110,7 @@ public struct PortalController: Sendable {
             }
         }
         // A sign-in writes a session: it draws from the partner's write bucket like an upload.
-        if let wait = runtime.limiters.writes.take(credential.partner.id) {
-            RateLimitMetrics.limited("writes")
-            throw APIError.rateLimited(
-                code: "rate_limited", message: "too many sign-ins for this partner (limits.write_per_second, limits.write_burst)", wait: wait)
-        }
+        try runtime.limiters.draw(write: true, partner: credential.partner.id, logger: context.logger)
         // A sign-in over a live session replaces it: the old token stops working.
         if let old = PortalCookies.value(PortalCookies.session, in: request.headers).flatMap(PortalSessionToken.init(cookie:)) {
             try await runtime.store.endPortalSession(digest: old.digest)
@@ -165,16 +156,6 @@ public struct PortalController: Sendable {
             try await PartnerAuthenticator.checkCertificate(of: context, names: session.partner)
         }
         return PortalVisitor(session: session, token: token)
-    }
-
-    /// A page is a read: it draws from the partner's read bucket like a `GET` of the API.
-    private func takeRead(_ visitor: PortalVisitor, _ context: AppRequestContext) throws {
-        if let wait = runtime.limiters.reads.take(visitor.session.partner.id) {
-            RateLimitMetrics.limited("reads")
-            throw APIError.rateLimited(
-                code: "rate_limited", message: "too many read requests for this partner (limits.read_per_second, limits.read_burst)",
-                wait: wait)
-        }
     }
 
     // MARK: Requests

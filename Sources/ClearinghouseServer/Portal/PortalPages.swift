@@ -40,10 +40,7 @@ struct PortalPages: Sendable {
 
     private func overview(_ frame: PortalFrame) async throws -> OverviewView {
         let records = try await runtime.store.releases()
-        let now = runtime.clock()
-        let status = BudgetStatus(
-            budget: runtime.settings.budget, settings: runtime.settings.privacy, releases: records, at: now,
-            scheduledReleases: runtime.releasePause.description(at: now))
+        let status = runtime.budgetStatus(releases: records)
         let share = status.epsilonPerPeriod > 0 ? min(1, status.epsilonSpent / status.epsilonPerPeriod) : 0
         let budget = OverviewView.Budget(
             dp: status.differentialPrivacy, period: status.period, epsilonSpent: Self.decimal(status.epsilonSpent),
@@ -69,8 +66,7 @@ struct PortalPages: Sendable {
             return HeatmapView(frame: frame, release: nil, releases: [], svg: nil, summary: nil, cells: [], countsNote: "")
         }
         guard let table = try await cache.table(record.id) else { throw Self.releaseNotFound }
-        let bucket: Int64? = record.settings.differentialPrivacy ? nil : 10
-        let affinities = table.affinities(partner: partner, category: nil, limit: Int.max, bucketWidth: bucket) ?? []
+        let affinities = table.affinities(partner: partner, category: nil, limit: Int.max, bucketWidth: record.partnerBucketWidth) ?? []
         let map = HeatmapSVG(affinities: affinities)
         // The table lists every pair, also those past the picture's column limit.
         let ordered = affinities.sorted { ($0.category, $0.item) < ($1.category, $1.item) }
@@ -94,8 +90,7 @@ struct PortalPages: Sendable {
         }
         guard let table = try await cache.table(record.id) else { throw Self.releaseNotFound }
         let ranker = SurpriseRanker(table: table, settings: runtime.settings.recommendation)
-        let own = ranker.recommendations(partner: partner, category: nil, kind: .cross, limit: 1)
-        let categories = (try? own.get().map(\.category)) ?? []
+        let categories = table.catalog.items(of: partner)?.map { table.catalog.items[$0].category } ?? []
         let chosen = query.get("category").flatMap { $0.isEmpty ? nil : $0 }
         if let chosen, !categories.contains(chosen) {
             throw APIError(.notFound, code: "category_not_found", message: "release \(record.id) has no category of yours by that name")
@@ -145,23 +140,25 @@ struct PortalPages: Sendable {
 
     // MARK: Helpers
 
-    /// Refuses a `?release=` that is neither a positive number nor `latest`.
-    static func checkQuery(_ query: Parameters) throws {
-        guard let text = query.get("release"), text != "latest" else { return }
-        guard let first = text.utf8.first, first != UInt8(ascii: "0"), text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+    /// The release `?release=` names (`latest` without it); 400 when it names none.
+    static func checkQuery(_ query: Parameters) throws -> ReleaseReference {
+        guard let text = query.get("release") else { return .latest }
+        guard let reference = ReleaseReference(text) else {
             throw APIError(.badRequest, code: "bad_release_id", message: "the release must be a positive number or latest")
         }
+        return reference
     }
 
     /// The release `?release=` names (the latest without it) and every release for the picker.
     private func selectedRelease(_ query: Parameters) async throws -> (ReleaseRecord?, [ReleaseRecord]) {
         let releases = try await runtime.store.releases()
-        try Self.checkQuery(query)
-        guard let text = query.get("release"), text != "latest" else { return (releases.first, releases) }
-        // Well formed but past Int64: no release has that id.
-        guard let id = Int64(text) else { throw Self.releaseNotFound }
-        guard let record = releases.first(where: { $0.id == id }) else { throw Self.releaseNotFound }
-        return (record, releases)
+        switch try Self.checkQuery(query) {
+        case .latest: return (releases.first, releases)
+        case .beyondAnyID: throw Self.releaseNotFound
+        case .id(let id):
+            guard let record = releases.first(where: { $0.id == id }) else { throw Self.releaseNotFound }
+            return (record, releases)
+        }
     }
 
     private static var releaseNotFound: APIError {
