@@ -10,7 +10,7 @@ public struct ClearinghouseCommand: AsyncParsableCommand {
         commandName: "clearinghouse",
         abstract: "Pool consented customer signals across brands; release only private aggregates.",
         version: ClearinghouseVersion.current,
-        subcommands: [ServeCommand.self, DemoCommand.self, PartnerCommand.self, StatsCommand.self, ReleaseCommand.self, AuditCommand.self, ConsentCommand.self, PurgeCommand.self, RecordsCommand.self, SaltCommand.self, TokenCommand.self, RecommendCommand.self, ExportCommand.self, StorageCommand.self, SettingsCommand.self, BudgetCommand.self])
+        subcommands: [ServeCommand.self, DemoCommand.self, PartnerCommand.self, StatsCommand.self, ReleaseCommand.self, AuditCommand.self, ConsentCommand.self, PurgeCommand.self, RecordsCommand.self, SaltCommand.self, TokenCommand.self, RecommendCommand.self, ExportCommand.self, StorageCommand.self, SettingsCommand.self, BudgetCommand.self, OutcomesCommand.self])
 
     public init() {}
 }

@@ -122,7 +122,13 @@ public enum ConfigurationLoader {
             tokenProfiles: tokenProfiles,
             recommendation: RecommendationSettings(
                 minimumLift: decimal("recommend.min_lift"), maximumDirectLift: decimal("recommend.max_direct_lift"),
-                baselineDemotion: decimal("recommend.baseline_demotion"), baselineSize: integer("recommend.baseline_size")),
+                baselineDemotion: decimal("recommend.baseline_demotion"), baselineSize: integer("recommend.baseline_size"),
+                exploreShare: decimal("recommend.explore_share"), exploreInvitations: Int64(integer("recommend.explore_invitations"))),
+            feedback: FeedbackSettings(
+                maxPeriodDays: integer("feedback.max_period_days"), priorRate: decimal("feedback.prior_rate"),
+                priorStrength: decimal("feedback.prior_strength"), pooledStrength: decimal("feedback.pooled_strength"),
+                pooledEpsilon: decimal("feedback.pooled_epsilon"), poolDays: integer("feedback.pool_days"),
+                maxLinesPerCustomer: integer("feedback.max_lines_per_customer")),
             exportDirectory: text("export.dir").isEmpty ? nil : text("export.dir"),
             rateLimits: RateLimits(
                 writes: .init(rate: decimal("limits.write_per_second"), burst: Double(integer("limits.write_burst"))),

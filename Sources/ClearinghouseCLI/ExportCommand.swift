@@ -33,7 +33,7 @@ struct ExportCommand: AsyncParsableCommand {
             let key = try ExportSigningKey.loadOrCreate(at: admin.settings.exportKeyPath)
             let exporter = ReleaseExporter(
                 store: admin.store, key: key, scoring: admin.settings.recommendation,
-                budget: (admin.settings.budget, admin.settings.privacy))
+                budget: (admin.settings.budget, admin.settings.privacy), feedback: admin.settings.feedback)
             let result = try await exporter.export(
                 releaseID: Int64(release), to: out, partners: partner.isEmpty ? nil : partner)
             let rows = result.outcomes.map { outcome -> ExportRow in

@@ -23,10 +23,14 @@ struct RecommendCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Release id, or latest.") var release: String = "latest"
     @Option(name: .long, help: "Suggestions per category (1-1000).") var limit: Int = 10
     @Option(name: .long, help: "Output format: text or json.") var format: OutputFormat = .text
+    @Option(name: .long, help: "mixed (explore and exploit slots), exploit or explore.") var mode: ListMode = .mixed
+    @Option(name: .long, help: "The UTC day whose list to show (YYYY-MM-DD; default today): a day's list is stable.")
+    var day: String?
 
     func validate() throws {
         guard release == "latest" || Int64(release) != nil else { throw ValidationError("--release must be a number or latest") }
         guard (1...1000).contains(limit) else { throw ValidationError("--limit must be from 1 to 1000") }
+        if let day, UTCDay(day) == nil { throw ValidationError("--day must be a date like 2026-12-01") }
     }
 
     func run() async throws {
@@ -42,8 +46,11 @@ struct RecommendCommand: AsyncParsableCommand {
         guard let kind = RecommendationKind(rawValue: self.kind.rawValue) else {
             return try showGaps(table: table, record: record, minimumLift: settings.minimumLift)
         }
-        switch SurpriseRanker(table: table, settings: settings).recommendations(
-            partner: partner, category: category, kind: kind, limit: limit)
+        let learned = LearnedRecommendations(settings: settings, feedback: admin.settings.feedback)
+        let day = self.day.flatMap(UTCDay.init) ?? UTCDay(containing: WallClock.nowMilliseconds())
+        switch learned.lists(
+            table: table, record: record, partner: partner, category: category, kind: kind, limit: limit, mode: mode, day: day,
+            outcomes: try await admin.store.outcomes(partner: partner, endingAfter: nil))
         {
         case .failure(.categoryNotFound):
             throw ValidationError(
@@ -54,7 +61,9 @@ struct RecommendCommand: AsyncParsableCommand {
         case .success(let lists):
             switch format {
             case .json:
-                try printJSON(RecommendationReport(release: record.id, partner: partner, kind: kind, scoring: settings, lists: lists))
+                try printJSON(
+                    RecommendationReport(
+                        release: record.id, partner: partner, kind: kind, mode: mode, day: day.description, scoring: settings, lists: lists))
             case .text:
                 print(RecommendationText.describe(lists, partner: partner, kind: kind, release: record.id, settings: settings))
             }
@@ -124,9 +133,13 @@ struct RecommendationReport: Encodable {
     let release: Int64
     let partner: String
     let kind: RecommendationKind
+    let mode: ListMode
+    let day: String
     let scoring: RecommendationSettings
     let lists: [RecommendationList]
 }
+
+extension ListMode: ExpressibleByArgument {}
 
 /// The text rendering of surprise lists for `recommend`.
 enum RecommendationText {
@@ -152,6 +165,15 @@ enum RecommendationText {
                 if kind == .instead && suggestion.lift == nil { evidence.append("direct pair below k") }
                 evidence.append(String(format: "novelty %.2f", suggestion.novelty))
                 if suggestion.inBaseline { evidence.append("also in baseline") }
+                if let mode = suggestion.mode, let posterior = suggestion.posterior {
+                    evidence.append(
+                        mode.rawValue
+                            + String(
+                                format: " (p %.2f), acceptance %.2f%% [%.2f-%.2f]", suggestion.selectionProbability ?? 1,
+                                posterior.mean * 100, posterior.low * 100, posterior.high * 100))
+                    evidence.append("\(suggestion.accepted ?? 0) of \(suggestion.invited ?? 0) accepted")
+                }
+                if suggestion.proven == true { evidence.append("PROVEN") }
                 let rank = suggestion.rank < 10 ? " \(suggestion.rank)" : "\(suggestion.rank)"
                 lines.append("  \(rank). \(suggestion.item)  " + String(format: "score %.2f  ", suggestion.score) + evidence.joined(separator: ", "))
                 for bridge in suggestion.bridges ?? [] {

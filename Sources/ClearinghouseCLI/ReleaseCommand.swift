@@ -20,7 +20,8 @@ struct ReleaseCommand: AsyncParsableCommand {
             let admin = try await AdminContext.open(options, access: .write)
             let service = ReleaseService(
                 store: admin.store, settings: admin.settings.privacy, budget: admin.settings.budget,
-                workers: ProcessInfo.processInfo.activeProcessorCount, engine: admin.settings.releaseEngine)
+                workers: ProcessInfo.processInfo.activeProcessorCount, engine: admin.settings.releaseEngine,
+                feedback: admin.settings.feedback)
             let record = try await service.releaseNow(trigger: "cli", at: WallClock.nowMilliseconds())
             switch format {
             case .json: try printJSON(record)

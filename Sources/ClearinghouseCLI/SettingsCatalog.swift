@@ -192,6 +192,33 @@ public enum SettingsCatalog {
             key: "recommend.baseline_size", kind: .integer(0...100), defaultValue: "\(RecommendationSettings.defaultBaselineSize)",
             summary: "The popularity baseline lists this many most popular candidates, whatever the list's length; unexpectedness is the share of suggestions outside it (0: as long as the list)."),
         Setting(
+            key: "recommend.explore_share", kind: .decimal(0...1), defaultValue: "0.2",
+            summary: "Share of a list's slots that go to suggestions with few invitations so far (Thompson draws); the rest go to the best posterior acceptance."),
+        Setting(
+            key: "recommend.explore_invitations", kind: .integer(1...10_000_000), defaultValue: "500",
+            summary: "A suggestion with fewer than this many of the partner's own invitations so far is untried: explore slots draw among those."),
+        Setting(
+            key: "feedback.max_period_days", kind: .integer(1...366), defaultValue: "31",
+            summary: "An outcome line's period may last at most this many days."),
+        Setting(
+            key: "feedback.prior_rate", kind: .decimal(0.0001...0.9999), defaultValue: "0.05",
+            summary: "A partner's acceptance rate assumed before it has reported any outcome: the centre of every prior."),
+        Setting(
+            key: "feedback.prior_strength", kind: .decimal(1...100_000), defaultValue: "20",
+            summary: "How many invitations the release's evidence is worth in a suggestion's prior."),
+        Setting(
+            key: "feedback.pooled_strength", kind: .decimal(0...100_000), defaultValue: "100",
+            summary: "The most invitations the consortium's pooled acceptance is worth in a prior (0: priors ignore it)."),
+        Setting(
+            key: "feedback.pooled_epsilon", kind: .decimal(0.01...100), defaultValue: "0.5",
+            summary: "Epsilon (at privacy.delta) each release's pooled acceptance spends, charged to the release's budget period."),
+        Setting(
+            key: "feedback.pool_days", kind: .integer(1...366), defaultValue: "28",
+            summary: "A release pools the outcome periods that lie within this many days before it."),
+        Setting(
+            key: "feedback.max_lines_per_customer", kind: .integer(1...64), defaultValue: "4",
+            summary: "Partners attest a customer is counted in at most this many of their outcome lines within one pooling window; the pooled acceptance's noise is derived from it."),
+        Setting(
             key: "portal.session_minutes", kind: .integer(5...1440), defaultValue: "30",
             summary: "A portal sign-in (GET /portal, with a read key) lasts this long; then the marketer signs in again."),
         Setting(

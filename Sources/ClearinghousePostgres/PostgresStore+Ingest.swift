@@ -98,6 +98,8 @@ extension PostgresStore {
         for try await (id, kind, digest, receiptJSON, createdAt, dropped) in rows.decode(
             (Int64, String, ByteBuffer, String, Int64, ByteBuffer?).self)
         {
+            // The key of an outcome batch, whose receipt is another shape: another kind, a conflict.
+            guard kind != EarlierOutcomeBatch.kind else { throw StoreError.idempotencyConflict }
             return EarlierBatch(
                 batchID: id, kind: kind, bodyDigest: digest.bytes,
                 receipt: try JSONDecoder().decode(BatchReceipt.self, from: Data(receiptJSON.utf8)), createdAt: createdAt,

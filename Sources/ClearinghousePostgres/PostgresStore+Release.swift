@@ -21,9 +21,10 @@ extension PostgresStore {
             let epsilonLeft = try budget.admit(release, spentRho: spent)
             let id = try await connection.query(
                 """
-                INSERT INTO release (created_at, trigger, budget_period, rho, epsilon_left, settings, plan, summary, duration_ms, pairs)
+                INSERT INTO release (created_at, trigger, budget_period, rho, epsilon_left, settings, plan, summary, duration_ms, pairs,
+                                     pooled)
                 VALUES (\(release.createdAt), \(release.trigger), \(release.budgetPeriod), \(release.chargedRho), \(epsilonLeft),
-                        \(json.settings), \(json.plan), \(json.summary), \(release.durationMilliseconds), \(blob))
+                        \(json.settings), \(json.plan), \(json.summary), \(release.durationMilliseconds), \(blob), \(json.pooled))
                 RETURNING id
                 """, logger: logger
             ).single(Int64.self)
@@ -54,13 +55,13 @@ extension PostgresStore {
     }
 
     private static let releaseColumns =
-        "id, created_at, trigger, budget_period, epsilon_left, settings, plan, summary, duration_ms"
+        "id, created_at, trigger, budget_period, epsilon_left, settings, plan, summary, duration_ms, pooled"
 
     private func records(_ rows: [PostgresRow]) throws -> [ReleaseRecord] {
-        try rows.all((Int64, Int64, String, String, Double?, String, String, String, Int64).self).map { row in
+        try rows.all((Int64, Int64, String, String, Double?, String, String, String, Int64, String?).self).map { row in
             try ReleaseRecord.decodeStored(
                 id: row.0, createdAt: row.1, trigger: row.2, budgetPeriod: row.3, epsilonLeft: row.4, settings: row.5,
-                plan: row.6, summary: row.7, durationMilliseconds: row.8)
+                plan: row.6, summary: row.7, durationMilliseconds: row.8, pooled: row.9)
         }
     }
 }

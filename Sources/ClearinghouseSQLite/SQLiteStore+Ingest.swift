@@ -67,6 +67,8 @@ extension SQLiteStore {
                     """,
                 arguments: [partner.rowID, key])
         else { return nil }
+        // The key of an outcome batch, whose receipt is another shape: another kind, a conflict.
+        guard (row[1] as String) != EarlierOutcomeBatch.kind else { throw StoreError.idempotencyConflict }
         let digest: Data = row[2]
         let receiptJSON: String = row[3]
         let dropped: Data? = row[5]

@@ -20,12 +20,13 @@ extension SQLiteStore {
             let epsilonLeft = try budget.admit(release, spentRho: try Self.spentRho(db, period: release.budgetPeriod))
             try db.execute(
                 sql: """
-                    INSERT INTO release (created_at, trigger, budget_period, rho, epsilon_left, settings, plan, summary, duration_ms, pairs)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO release (created_at, trigger, budget_period, rho, epsilon_left, settings, plan, summary, duration_ms, pairs,
+                                         pooled)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     release.createdAt, release.trigger, release.budgetPeriod, release.chargedRho, epsilonLeft, json.settings,
-                    json.plan, json.summary, release.durationMilliseconds, blob,
+                    json.plan, json.summary, release.durationMilliseconds, blob, json.pooled,
                 ])
             let id = db.lastInsertedRowID
             try LedgerAppender.append(
@@ -64,11 +65,11 @@ extension SQLiteStore {
     }
 
     private static let releaseColumns =
-        "id, created_at, trigger, budget_period, epsilon_left, settings, plan, summary, duration_ms"
+        "id, created_at, trigger, budget_period, epsilon_left, settings, plan, summary, duration_ms, pooled"
 
     private static func record(_ row: Row) throws -> ReleaseRecord {
         try ReleaseRecord.decodeStored(
             id: row[0], createdAt: row[1], trigger: row[2], budgetPeriod: row[3], epsilonLeft: row[4], settings: row[5],
-            plan: row[6], summary: row[7], durationMilliseconds: row[8])
+            plan: row[6], summary: row[7], durationMilliseconds: row[8], pooled: row[9])
     }
 }

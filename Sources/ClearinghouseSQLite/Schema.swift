@@ -208,6 +208,36 @@ enum Schema {
                     CREATE INDEX portal_session_by_expiry ON portal_session(expires_at);
                     """)
         }
+        migrator.registerMigration("v10-outcomes-pooled-acceptance") { db in
+            try db.execute(
+                sql: """
+                    -- Partners' reported outcomes (POST /v1/outcomes): counts per suggestion and
+                    -- period, never a person. A correction adds a row and marks the one it
+                    -- replaces, so a day's list can be rebuilt from what was known then.
+                    CREATE TABLE outcome (
+                        id INTEGER PRIMARY KEY,
+                        partner_id INTEGER NOT NULL REFERENCES partner(id),
+                        batch_id INTEGER NOT NULL REFERENCES batch(id),
+                        release_id INTEGER NOT NULL,
+                        kind TEXT NOT NULL CHECK (kind IN ('cross', 'instead')),
+                        item TEXT NOT NULL,
+                        suggested TEXT NOT NULL,
+                        period_start INTEGER NOT NULL,
+                        period_end INTEGER NOT NULL,
+                        invited INTEGER NOT NULL CHECK (invited >= 0),
+                        accepted INTEGER NOT NULL CHECK (accepted >= 0 AND accepted <= invited),
+                        in_baseline INTEGER NOT NULL,
+                        mode TEXT NOT NULL CHECK (mode IN ('explore', 'exploit')),
+                        recorded_at INTEGER NOT NULL,
+                        replaced_at INTEGER
+                    );
+                    CREATE UNIQUE INDEX outcome_live ON outcome(partner_id, kind, item, suggested, period_start, period_end)
+                        WHERE replaced_at IS NULL;
+                    CREATE INDEX outcome_by_period_end ON outcome(period_end);
+                    -- The pooled acceptance a release published (PooledAcceptance, JSON), if any.
+                    ALTER TABLE release ADD COLUMN pooled TEXT;
+                    """)
+        }
         return migrator
     }
 }

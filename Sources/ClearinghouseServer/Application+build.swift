@@ -82,13 +82,14 @@ func releaseServices(_ runtime: DaemonRuntime, gate: ServerStartGate, logger: Lo
     if let every = runtime.settings.releaseEverySeconds {
         let service = ReleaseService(
             store: runtime.store, settings: runtime.settings.privacy, budget: runtime.settings.budget,
-            workers: ProcessInfo.processInfo.activeProcessorCount, engine: runtime.settings.releaseEngine)
+            workers: ProcessInfo.processInfo.activeProcessorCount, engine: runtime.settings.releaseEngine,
+            feedback: runtime.settings.feedback)
         var exports: ScheduledExports?
         if let directory = runtime.settings.exportDirectory, let key = runtime.exportKey {
             exports = ScheduledExports(
                 exporter: ReleaseExporter(
                     store: runtime.store, key: key, scoring: runtime.settings.recommendation,
-                    budget: (runtime.settings.budget, runtime.settings.privacy)),
+                    budget: (runtime.settings.budget, runtime.settings.privacy), feedback: runtime.settings.feedback),
                 directory: directory)
         }
         services.append(
@@ -119,7 +120,11 @@ public func buildRouter(_ runtime: DaemonRuntime) -> Router<AppRequestContext> {
                 requiresClientCertificate: runtime.settings.tls?.requiresClientCertificate ?? false))
         .addRoutes(IngestController(runtime).routes)
         .addRoutes(
-            ReleaseController(store: runtime.store, recommendation: runtime.settings.recommendation, cache: runtime.releaseCache).routes)
+            ReleaseController(
+                store: runtime.store, recommendation: runtime.settings.recommendation, feedback: runtime.settings.feedback,
+                cache: runtime.releaseCache, clock: runtime.clock
+            ).routes)
+        .addRoutes(OutcomesController(runtime).routes)
         .addRoutes(LedgerController(store: runtime.store).routes)
         .addRoutes(BudgetController(runtime).routes)
     // The marketer's pages: sessions of read keys, not the API's bearer keys (PortalController).

@@ -159,6 +159,20 @@ public struct IngestController: Sendable {
     private func rejection(
         _ reason: BatchDecoder.Rejection, kind: BatchKind, bodyRead: Bool, _ context: AppRequestContext
     ) -> APIError {
+        let error = BatchRejection.error(for: reason, noun: kind.rawValue, bodyRead: bodyRead, context)
+        IngestMetrics.batch(kind: kind, result: "rejected")
+        context.logger.notice(
+            "batch rejected", metadata: ["batch.kind": "\(kind.rawValue)", "error.code": "\(error.code)"])
+        return error
+    }
+}
+
+/// The answer to a batch whose body was refused, the same for every batch endpoint.
+enum BatchRejection {
+    /// `noun`: what the body should hold (`signals`, `outcomes`), for the empty-body message.
+    static func error(
+        for reason: BatchDecoder.Rejection, noun: String, bodyRead: Bool, _ context: AppRequestContext
+    ) -> APIError {
         var error: APIError
         switch reason {
         case .invalidLines(let lines):
@@ -186,9 +200,9 @@ public struct IngestController: Sendable {
         case .empty:
             error = APIError(
                 .badRequest, code: "empty_body",
-                message: "the body holds no \(kind.rawValue); send one record per line (see docs/partners.md)")
+                message: "the body holds no \(noun); send one record per line (see docs/partners.md)")
         case .spoolFailed:
-            context.logger.error("batch spool failed", metadata: ["batch.kind": "\(kind.rawValue)"])
+            context.logger.error("batch spool failed", metadata: ["batch.kind": "\(noun)"])
             error = APIError(
                 .serviceUnavailable, code: "storage_unavailable",
                 message: "the daemon could not buffer the batch and nothing was stored; retry later")
@@ -198,9 +212,6 @@ public struct IngestController: Sendable {
         // Any other early rejection lets the (bounded) rest of the body drain, so the client
         // reads the error instead of a reset connection.
         if case .bodyTooLarge = reason { error.closeConnection = !bodyRead }
-        IngestMetrics.batch(kind: kind, result: "rejected")
-        context.logger.notice(
-            "batch rejected", metadata: ["batch.kind": "\(kind.rawValue)", "error.code": "\(error.code)"])
         return error
     }
 }

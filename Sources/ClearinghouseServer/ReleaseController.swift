@@ -11,14 +11,20 @@ public struct ReleaseController: Sendable {
     let store: any ClearinghouseStore
     let cache: ReleaseCache
     let recommendation: RecommendationSettings
+    let feedback: FeedbackSettings
+    let clock: @Sendable () -> Int64
 
     /// `cache`: the daemon's (``DaemonRuntime/releaseCache``, shared with the portal); a new one by default.
     public init(
-        store: any ClearinghouseStore, recommendation: RecommendationSettings = RecommendationSettings(), cache: ReleaseCache? = nil
+        store: any ClearinghouseStore, recommendation: RecommendationSettings = RecommendationSettings(),
+        feedback: FeedbackSettings = FeedbackSettings(), cache: ReleaseCache? = nil,
+        clock: @escaping @Sendable () -> Int64 = WallClock.nowMilliseconds
     ) {
         self.store = store
         self.cache = cache ?? ReleaseCache(store: store)
         self.recommendation = recommendation
+        self.feedback = feedback
+        self.clock = clock
     }
 
     public static let defaultLimit = 20
@@ -60,20 +66,38 @@ public struct ReleaseController: Sendable {
             guard let kind = RecommendationKind(rawValue: kindText) else {
                 throw APIError(.badRequest, code: "bad_kind", message: "kind must be cross or instead")
             }
-            let limit = try Self.limit(request.uri.queryParameters.get("limit"), default: 10)
+            let limit = try Self.limit(request.uri.queryParameters.get("limit"), default: RecommendationSettings.defaultListLength)
+            let modeText = request.uri.queryParameters.get("mode") ?? ListMode.mixed.rawValue
+            guard let mode = ListMode(rawValue: modeText) else {
+                throw APIError(.badRequest, code: "bad_mode", message: "mode must be mixed, exploit or explore")
+            }
+            let day: UTCDay
+            if let text = request.uri.queryParameters.get("day") {
+                guard let parsed = UTCDay(text) else {
+                    throw APIError(.badRequest, code: "bad_day", message: "day must be a date like 2026-12-01 (UTC); leave it out for today")
+                }
+                day = parsed
+            } else {
+                day = UTCDay(containing: clock())
+            }
             guard let table = try await cache.table(record.id) else { throw Self.releaseNotFound }
-            let ranker = SurpriseRanker(table: table, settings: recommendation)
-            switch ranker.recommendations(partner: partner.id, category: category, kind: kind, limit: limit) {
+            let outcomes = try await store.outcomes(partner: partner.id, endingAfter: nil)
+            let learned = LearnedRecommendations(settings: recommendation, feedback: feedback)
+            switch learned.lists(
+                table: table, record: record, partner: partner.id, category: category, kind: kind, limit: limit, mode: mode, day: day,
+                outcomes: outcomes)
+            {
             case .success(let lists):
                 context.logger.info(
                     "recommendations read",
                     metadata: [
                         "release.id": "\(record.id)", "partner.id": "\(partner.id)", "recommendations.kind": "\(kind.rawValue)",
-                        "recommendations.lists": "\(lists.count)",
+                        "recommendations.lists": "\(lists.count)", "recommendations.mode": "\(mode.rawValue)",
                     ])
                 return try JSONBody.response(
                     RecommendationAnswer(
-                        release: record.publicInfo, partner: partner.id, kind: kind, scoring: recommendation, lists: lists))
+                        release: record.publicInfo, partner: partner.id, kind: kind, mode: mode, day: day.description,
+                        outcomesAsOf: RFC3339.format(milliseconds: day.start), scoring: recommendation, lists: lists))
             case .failure(.categoryNotFound):
                 throw APIError(
                     .notFound, code: "category_not_found",
@@ -144,8 +168,18 @@ struct RecommendationAnswer: Encodable {
     let release: PublicReleaseInfo
     let partner: String
     let kind: RecommendationKind
+    let mode: ListMode
+    /// The UTC day the list is drawn for: the same day gives the same list.
+    let day: String
+    /// The outcomes recorded before this instant (the day's start) are counted.
+    let outcomesAsOf: String
     let scoring: RecommendationSettings
     let lists: [RecommendationList]
+
+    enum CodingKeys: String, CodingKey {
+        case release, partner, kind, mode, day, scoring, lists
+        case outcomesAsOf = "outcomes_as_of"
+    }
 }
 
 struct AffinityAnswer: Encodable {

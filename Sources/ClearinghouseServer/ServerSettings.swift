@@ -32,6 +32,8 @@ public struct ServerSettings: Sendable {
     public var tokenProfiles: PinnedProfiles
     /// How recommendations rank a release's pairs.
     public var recommendation: RecommendationSettings
+    /// How outcomes are checked, set priors, and are pooled across partners (`feedback.*`).
+    public var feedback: FeedbackSettings
     /// Where the daemon writes partners' signed exports after each scheduled release; `nil`: it does not.
     public var exportDirectory: String?
     /// Per-partner request rates and the failed-authentication limit per address.
@@ -70,6 +72,7 @@ public struct ServerSettings: Sendable {
         purgeEverySeconds: Int? = nil,
         tokenProfiles: PinnedProfiles = PinnedProfiles(),
         recommendation: RecommendationSettings = RecommendationSettings(),
+        feedback: FeedbackSettings = FeedbackSettings(),
         exportDirectory: String? = nil,
         rateLimits: RateLimits = RateLimits(),
         tls: TLSSettings? = nil,
@@ -95,6 +98,7 @@ public struct ServerSettings: Sendable {
         self.purgeEverySeconds = purgeEverySeconds
         self.tokenProfiles = tokenProfiles
         self.recommendation = recommendation
+        self.feedback = feedback
         self.exportDirectory = exportDirectory
         self.rateLimits = rateLimits
         self.tls = tls

@@ -4,7 +4,7 @@ import Testing
 
 /// A consortium with a planted bridge acme:c05 -> globex:c06 -> acme:c07 (c07 is acme's least
 /// popular category) and a planted obvious affinity acme:c05 -> globex:c00 (globex's best seller).
-private func plantedRelease(seed: UInt64 = 7) -> ReleasedTable {
+func plantedRelease(seed: UInt64 = 7) -> ReleasedTable {
     let consortium = SyntheticConsortium(
         partners: ["acme", "globex", "initech"], categories: 8, persons: 6000,
         plants: [

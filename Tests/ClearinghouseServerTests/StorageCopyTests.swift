@@ -20,6 +20,20 @@ struct StorageCopyTests {
                 partner: PartnerID("acme")!, key: read, role: .read, label: "Marketing", at: WallClock.nowMilliseconds())
             let service = ReleaseService(store: daemon.runtime.store, settings: PrivacySettings(k: 10, differentialPrivacy: false), budget: PrivacyBudget())
             _ = try await service.releaseNow(trigger: "test", at: WallClock.nowMilliseconds())
+            // Outcomes, one of them corrected, so that both a live and a replaced report move.
+            let acme = try #require(try await daemon.runtime.store.credential(keyID: read.keyID)).partner
+            let end = WallClock.nowMilliseconds() - 86_400_000
+            for (accepted, inBaseline) in [(Int64(3), true), (Int64(5), false)] {
+                let line = OutcomeLine(
+                    release: 1, kind: .cross, item: "tents", suggested: "globex:stoves", invited: 40, accepted: accepted,
+                    periodStart: end - 7 * 86_400_000, periodEnd: end)
+                _ = try await daemon.runtime.store.storeOutcomes(
+                    OutcomeBatch(
+                        records: [OutcomeRecord(partner: "acme", line: line, inBaseline: inBaseline, mode: .explore, recordedAt: end)],
+                        bodyDigest: [UInt8](repeating: UInt8(accepted), count: 32), sentDigest: []),
+                    partner: acme, idempotencyKey: nil, at: WallClock.nowMilliseconds())
+            }
+            let summaryBefore = try await daemon.admin(["outcomes", "summary", "--format", "json"])
             let before = try await daemon.runtime.store.stats(at: WallClock.nowMilliseconds())
             let copy = try await ChildProcess.run(
                 DaemonProcess.binary, ["storage", "copy", "--data-dir", daemon.directory, "--to", url, "--format", "json"],
@@ -46,6 +60,11 @@ struct StorageCopyTests {
                 environment: environment)
             let copied = try JSONDecoder().decode(ClearinghouseStats.self, from: stats.stdout)
             #expect(copied == before)
+            let summary = try await ChildProcess.run(
+                DaemonProcess.binary, ["outcomes", "summary", "--format", "json", "--data-dir", daemon.directory, "--storage-url", url],
+                environment: environment)
+            #expect(String(decoding: summary.stdout, as: UTF8.self) == summaryBefore.output, "outcomes, classifications and corrections move")
+            #expect(summaryBefore.output.contains("\"invited\" : 40"))
             let verify = try await ChildProcess.run(
                 DaemonProcess.binary, ["audit", "verify", "--data-dir", daemon.directory, "--storage-url", url],
                 environment: environment)

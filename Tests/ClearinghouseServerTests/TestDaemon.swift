@@ -51,6 +51,7 @@ struct TestDaemon: Sendable {
         storage: TestStorage = .sqlite,
         privacy: PrivacySettings = PrivacySettings(k: 10, differentialPrivacy: false),
         budget: PrivacyBudget = PrivacyBudget(),
+        recommendation: RecommendationSettings = RecommendationSettings(),
         clock: @escaping @Sendable () -> Int64 = WallClock.nowMilliseconds,
         _ body: @Sendable (any TestClientProtocol, TestDaemon) async throws -> Void
     ) async throws {
@@ -67,7 +68,7 @@ struct TestDaemon: Sendable {
         let settings = ServerSettings(
             host: "127.0.0.1", port: 0, dataDirectory: directory, limits: limits,
             privacy: privacy, budget: budget, releaseEverySeconds: releaseEverySeconds,
-            tokenProfiles: tokenProfiles, exportDirectory: exportDirectory, rateLimits: rateLimits, tls: tls,
+            tokenProfiles: tokenProfiles, recommendation: recommendation, exportDirectory: exportDirectory, rateLimits: rateLimits, tls: tls,
             requestTimeoutSeconds: requestTimeoutSeconds, storage: database?.settings ?? StorageSettings())
         let runtime = try await DaemonRuntime.open(settings, logger: logger, clock: clock)
 

@@ -76,8 +76,13 @@ public struct ReleaseLedgerDetails: Encodable, Sendable {
     public let k: Int
     public let pairsReleased: Int
     public let budgetPeriod: String
+    /// The rho of the pooled acceptance published with the release, when it published one.
+    public let pooledRho: Double?
+    public let pooledItems: Int?
 
     public init(releaseID: Int64, release: NewRelease) {
+        self.pooledRho = release.pooled?.rho
+        self.pooledItems = release.pooled?.items.count
         self.releaseID = releaseID
         self.trigger = release.trigger
         self.differentialPrivacy = release.settings.differentialPrivacy
@@ -94,6 +99,72 @@ public struct ReleaseLedgerDetails: Encodable, Sendable {
         case differentialPrivacy = "differential_privacy"
         case pairsReleased = "pairs_released"
         case budgetPeriod = "budget_period"
+        case pooledRho = "pooled_rho"
+        case pooledItems = "pooled_items"
+    }
+}
+
+/// What the ledger records of an outcome batch: its counts, the digest of its body, and each
+/// correction (which suggestion and period, and the counts it replaced).
+public struct OutcomeLedgerDetails: Encodable, Sendable {
+    public struct Correction: Encodable, Sendable, Equatable {
+        public let kind: String
+        public let item: String
+        public let suggested: String
+        public let periodStart: String
+        public let periodEnd: String
+        public let invitedBefore: Int64
+        public let acceptedBefore: Int64
+        public let invited: Int64
+        public let accepted: Int64
+
+        public init(replaced: OutcomeLine, by line: OutcomeLine) {
+            kind = line.kind.rawValue
+            item = line.item
+            suggested = line.suggested
+            periodStart = RFC3339.format(milliseconds: line.periodStart)
+            periodEnd = RFC3339.format(milliseconds: line.periodEnd)
+            invitedBefore = replaced.invited
+            acceptedBefore = replaced.accepted
+            invited = line.invited
+            accepted = line.accepted
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case kind, item, suggested, invited, accepted
+            case periodStart = "period_start"
+            case periodEnd = "period_end"
+            case invitedBefore = "invited_before"
+            case acceptedBefore = "accepted_before"
+        }
+    }
+
+    /// The most corrections one entry lists; `corrections_not_listed` counts the rest.
+    public static let listedCorrections = 100
+
+    public let batchID: Int64
+    public let received: Int
+    public let stored: Int
+    public let replaced: Int
+    public let bodySHA256: String
+    public let corrections: [Correction]
+    public let correctionsNotListed: Int
+
+    public init(receipt: OutcomeReceipt, bodyDigest: [UInt8], corrections: [Correction]) {
+        batchID = receipt.batchID
+        received = receipt.received
+        stored = receipt.stored
+        replaced = receipt.replaced
+        bodySHA256 = Hex.encode(bodyDigest)
+        self.corrections = Array(corrections.prefix(Self.listedCorrections))
+        correctionsNotListed = max(0, corrections.count - Self.listedCorrections)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case received, stored, replaced, corrections
+        case batchID = "batch_id"
+        case bodySHA256 = "body_sha256"
+        case correctionsNotListed = "corrections_not_listed"
     }
 }
 

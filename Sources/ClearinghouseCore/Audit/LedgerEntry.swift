@@ -85,6 +85,7 @@ public enum LedgerAction: String, Sendable, Codable, CaseIterable {
     case consentsBatch = "batch.consents"
     case signalsBatch = "batch.signals"
     case revocationsBatch = "batch.revocations"
+    case outcomesBatch = "batch.outcomes"
     case partnerAdded = "partner.added"
     case partnerKeyRotated = "partner.key_rotated"
     case partnerKeyAdded = "partner.key_added"

@@ -16,27 +16,49 @@ public struct PartnerExportFiles: Sendable {
     /// The audiences where each of the partner's items is bought less than expected.
     public let gaps: [GapList]
 
+    /// What the partner's suggestions achieved, per period (the report's chart).
+    public let outcomes: OutcomeSummary
+
     /// Suggestions per category in an export.
     public static let suggestionsPerCategory = 10
 
+    /// What the lists learn from: the partner's outcomes as of the export's day.
+    public struct Learning: Sendable {
+        public var feedback: FeedbackSettings
+        public var day: UTCDay
+        public var outcomes: [OutcomeRecord]
+
+        public init(feedback: FeedbackSettings, day: UTCDay, outcomes: [OutcomeRecord]) {
+            self.feedback = feedback
+            self.day = day
+            self.outcomes = outcomes
+        }
+    }
+
     public init?(
-        table: ReleasedTable, record: ReleaseRecord, partner: String, scoring: RecommendationSettings, budget: BudgetStatus? = nil
+        table: ReleasedTable, record: ReleaseRecord, partner: String, scoring: RecommendationSettings, budget: BudgetStatus? = nil,
+        learning: Learning = Learning(feedback: FeedbackSettings(), day: UTCDay(containing: WallClock.nowMilliseconds()), outcomes: [])
     ) {
         guard let affinities = table.affinities(partner: partner, category: nil, limit: Int.max, bucketWidth: record.partnerBucketWidth),
             !affinities.isEmpty
         else { return nil }
-        let ranker = SurpriseRanker(table: table, settings: scoring)
+        let learned = LearnedRecommendations(settings: scoring, feedback: learning.feedback)
+        func lists(_ kind: RecommendationKind) -> [RecommendationList] {
+            (try? learned.lists(
+                table: table, record: record, partner: partner, category: nil, kind: kind, limit: Self.suggestionsPerCategory,
+                mode: .mixed, day: learning.day, outcomes: learning.outcomes
+            ).get()) ?? []
+        }
+        outcomes = OutcomeSummary(partner: partner, records: learning.outcomes)
         self.partner = partner
         self.release = record.publicInfo
         self.scoring = scoring
         self.budget = budget
         self.affinities = affinities
-        self.cross = (try? ranker.recommendations(
-            partner: partner, category: nil, kind: .cross, limit: Self.suggestionsPerCategory).get()) ?? []
+        self.cross = lists(.cross)
         self.gaps = (try? GapFinder(table: table, record: record, minimumLift: scoring.minimumLift).gaps(
             partner: partner, category: nil, limit: Self.suggestionsPerCategory).get()) ?? []
-        self.instead = (try? ranker.recommendations(
-            partner: partner, category: nil, kind: .instead, limit: Self.suggestionsPerCategory).get()) ?? []
+        self.instead = lists(.instead)
     }
 
     /// File name and contents, in the order they are written.
@@ -58,7 +80,9 @@ public struct PartnerExportFiles: Sendable {
     }
 
     public static let affinitiesHeader = "category,other_partner,other_category,n,n_category,lift,confidence,pmi"
-    public static let recommendationsHeader = "kind,category,rank,item,score,lift,confidence,count,novelty,in_baseline,bridges"
+    public static let recommendationsHeader =
+        "kind,category,rank,item,score,lift,confidence,count,novelty,in_baseline,bridges,"
+        + "mode,selection_probability,posterior_mean,posterior_low,posterior_high,invited,accepted,proven"
     public static let gapsHeader = "category,rank,audience,basis,observed,expected,missing,confidence,rate_ratio,instead"
 
     var gapsCSV: String {
@@ -94,7 +118,11 @@ public struct PartnerExportFiles: Sendable {
                         "\(kind.rawValue),\(list.category),\(suggestion.rank),\(suggestion.item),\(suggestion.score),"
                             + "\(optional(suggestion.lift)),\(optional(suggestion.confidence)),\(suggestion.count.map { "\($0)" } ?? ""),"
                             + "\(suggestion.novelty),\(suggestion.inBaseline),"
-                            + (suggestion.bridges ?? []).map(\.item).joined(separator: ";"))
+                            + (suggestion.bridges ?? []).map(\.item).joined(separator: ";") + ","
+                            + "\(suggestion.mode?.rawValue ?? ""),\(optional(suggestion.selectionProbability)),"
+                            + "\(optional(suggestion.posterior?.mean)),\(optional(suggestion.posterior?.low)),"
+                            + "\(optional(suggestion.posterior?.high)),\(suggestion.invited.map { "\($0)" } ?? ""),"
+                            + "\(suggestion.accepted.map { "\($0)" } ?? ""),\(suggestion.proven.map { "\($0)" } ?? "")")
                 }
             }
         }

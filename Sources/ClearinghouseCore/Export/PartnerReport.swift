@@ -48,8 +48,36 @@ public struct PartnerReport: Sendable {
         page += lists(title: "Cross-brand suggestions", id: "cross", files.cross)
         page += lists(title: "Try instead (your own items, found through other brands)", id: "instead", files.instead)
         page += gapSection
+        page += outcomeSection
         page += "</body></html>\n"
         return page
+    }
+
+    /// What the partner's suggestions achieved, from its own reports (POST /v1/outcomes).
+    var outcomeSection: String {
+        let summary = files.outcomes
+        var html = "<h2>Outcomes: what your suggestions achieved</h2>\n"
+        guard !summary.periods.isEmpty else {
+            return html + "<p class=\"muted\">No outcomes reported yet (POST /v1/outcomes); lists rank by the release's evidence alone.</p>\n"
+        }
+        func rate(_ totals: OutcomeTotals) -> String {
+            totals.rate.map { String(format: "%.2f%% of %d", $0 * 100, totals.invited) } ?? "-"
+        }
+        html += "<table class=\"params\" id=\"outcomes\">\n"
+        html += "<tr><td>acceptance outside the popularity baseline</td><td>\(rate(summary.outsideBaseline))</td></tr>\n"
+        html += "<tr><td>acceptance inside it</td><td>\(rate(summary.insideBaseline))</td></tr>\n"
+        html += "<tr><td>explore / exploit</td><td>\(rate(summary.explore)) / \(rate(summary.exploit))</td></tr>\n"
+        html += "<tr><td>proven surprises</td><td>\(summary.proven.count)</td></tr>\n</table>\n"
+        html += OutcomeChart(summary: summary).svg
+        if !summary.proven.isEmpty {
+            html += "<p>Proven surprises (outside the baseline, accepted significantly more often than your average):</p><ul>"
+            for proven in summary.proven {
+                html += "<li>\(Self.escape(proven.item)) &rarr; \(Self.escape(proven.suggested)) <span class=\"muted\">"
+                    + String(format: "%.2f%% of %d invitations", proven.rate * 100, proven.invited) + "</span></li>"
+            }
+            html += "</ul>\n"
+        }
+        return html
     }
 
     /// Audiences where each item of the partner's is bought less than in the overlap.
@@ -138,6 +166,10 @@ public struct PartnerReport: Sendable {
                 if let bridges = suggestion.bridges, !bridges.isEmpty {
                     evidence.append("via " + bridges.map { Self.escape($0.item) }.joined(separator: ", "))
                 }
+                if let mode = suggestion.mode, let posterior = suggestion.posterior {
+                    evidence.append(mode.rawValue + String(format: ", acceptance %.1f%%", posterior.mean * 100))
+                }
+                if suggestion.proven == true { evidence.append("<b>proven</b>") }
                 html += "<li>\(Self.escape(suggestion.item)) <span class=\"muted\">\(evidence.joined(separator: "; "))</span></li>"
             }
             html += "</ol></div>\n"

@@ -11,11 +11,14 @@ public struct ReleaseExporter: Sendable {
     let scoring: RecommendationSettings
     /// The budget and privacy settings, when the report should show the period's budget.
     let budget: (budget: PrivacyBudget, privacy: PrivacySettings)?
+    /// How the lists learn from each partner's outcomes (the lists of the export's day).
+    let feedback: FeedbackSettings
 
     public init(
         store: any ClearinghouseStore, key: ExportSigningKey, scoring: RecommendationSettings,
-        budget: (budget: PrivacyBudget, privacy: PrivacySettings)? = nil
+        budget: (budget: PrivacyBudget, privacy: PrivacySettings)? = nil, feedback: FeedbackSettings = FeedbackSettings()
     ) {
+        self.feedback = feedback
         self.store = store
         self.key = key
         self.scoring = scoring
@@ -43,7 +46,12 @@ public struct ReleaseExporter: Sendable {
         }
         var outcomes: [Outcome] = []
         for partner in chosen {
-            guard let partnerFiles = PartnerExportFiles(table: table, record: record, partner: partner, scoring: scoring, budget: status)
+            guard
+                let partnerFiles = PartnerExportFiles(
+                    table: table, record: record, partner: partner, scoring: scoring, budget: status,
+                    learning: .init(
+                        feedback: feedback, day: UTCDay(containing: now),
+                        outcomes: try await store.outcomes(partner: partner, endingAfter: nil)))
             else {
                 if partners != nil { throw ExportError.unknownPartner(partner) }
                 continue

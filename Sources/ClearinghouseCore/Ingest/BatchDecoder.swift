@@ -167,7 +167,7 @@ public final class BatchDecoder {
         if let problem { throw problem }
     }
 
-    private static func rejection(for error: any Error) -> Rejection {
+    static func rejection(for error: any Error) -> Rejection {
         switch error {
         case let rejection as Rejection: return rejection
         case let tooLong as LineSplitter.LineTooLong:

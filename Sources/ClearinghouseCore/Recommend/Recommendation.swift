@@ -24,10 +24,39 @@ public struct Suggestion: Sendable, Codable, Equatable {
     public var inBaseline: Bool
     /// Instead: the other brands' items that bridge X to Z, strongest first.
     public var bridges: [Bridge]?
+    /// What the learning policy (``LearningPolicy``) says of it; absent in lists ranked
+    /// before the feedback loop (exports made then).
+    /// Which kind of slot it holds: the best posterior means, or a draw among the untried.
+    public var mode: SuggestionMode?
+    /// The chance that the policy puts it in this list on this day (for off-policy evaluation).
+    public var selectionProbability: Double?
+    /// The believed acceptance rate: the release's prior updated by the partner's own outcomes.
+    public var posterior: Posterior?
+    /// The partner's own invitations and acceptances of it so far (as of the day's start).
+    public var invited: Int64?
+    public var accepted: Int64?
+    /// Unexpected, and accepted significantly more often than the partner's average (one-sided
+    /// exact binomial test at 95%).
+    public var proven: Bool?
 
     enum CodingKeys: String, CodingKey {
         case rank, item, partner, category, score, lift, confidence, count, novelty, bridges
+        case mode, posterior, invited, accepted, proven
         case inBaseline = "in_baseline"
+        case selectionProbability = "selection_probability"
+    }
+}
+
+/// A suggestion's acceptance rate as believed: the Beta posterior's mean and its central 90% interval.
+public struct Posterior: Sendable, Codable, Equatable {
+    public var mean: Double
+    public var low: Double
+    public var high: Double
+
+    public init(mean: Double, low: Double, high: Double) {
+        self.mean = mean
+        self.low = low
+        self.high = high
     }
 }
 

@@ -34,9 +34,12 @@ public struct SurpriseRanker: Sendable {
     }
 
     /// The lists of `kind` for the partner's items (all, or the one `category`).
+    /// `baselineLength`: the popularity baseline's length when it is not the one `limit` calls
+    /// for (the learning policy ranks every candidate, then keeps a list's worth).
     public func recommendations(
-        partner: String, category: String?, kind: RecommendationKind, limit: Int
+        partner: String, category: String?, kind: RecommendationKind, limit: Int, baselineLength: Int? = nil
     ) -> Result<[RecommendationList], Failure> {
+        let baselineLength = baselineLength ?? settings.baselineLength(limit: limit)
         let catalog = table.catalog
         guard let partnerIndex = catalog.partners.firstIndex(of: partner), let own = catalog.items(of: partner, category: category)
         else { return .failure(.categoryNotFound) }
@@ -45,11 +48,11 @@ public struct SurpriseRanker: Sendable {
         }
         switch kind {
         case .cross:
-            return .success(own.map { cross(for: $0, limit: limit) })
+            return .success(own.map { cross(for: $0, limit: limit, baselineLength: baselineLength) })
         case .instead:
             guard table.ownPartnerPersons[partnerIndex] > 0 else { return .failure(.noOwnCounts) }
             let context = InsteadContext(table: table, partner: partnerIndex)
-            return .success(own.map { instead(for: $0, context: context, limit: limit) })
+            return .success(own.map { instead(for: $0, context: context, limit: limit, baselineLength: baselineLength) })
         }
     }
 
@@ -69,7 +72,7 @@ public struct SurpriseRanker: Sendable {
         var novelty: Double { -log2(popularity) }
     }
 
-    func cross(for item: Int, limit: Int) -> RecommendationList {
+    func cross(for item: Int, limit: Int, baselineLength: Int) -> RecommendationList {
         let candidates = table.pairsOfItem[item].map { index -> CrossCandidate in
             let pair = table.pairs[Int(index)]
             let ownIsX = Int(pair.x) == item
@@ -78,7 +81,7 @@ public struct SurpriseRanker: Sendable {
         let baseline = Array(
             candidates.sorted {
                 $0.popularity != $1.popularity ? $0.popularity > $1.popularity : $0.other < $1.other
-            }.prefix(settings.baselineLength(limit: limit)))
+            }.prefix(baselineLength))
         let inBaseline = Set(baseline.map(\.other))
         var scored: [(candidate: CrossCandidate, score: Double)] = []
         for candidate in candidates where candidate.pair.lift >= settings.minimumLift {
@@ -142,14 +145,14 @@ public struct SurpriseRanker: Sendable {
         return links
     }
 
-    func instead(for item: Int, context: InsteadContext, limit: Int) -> RecommendationList {
+    func instead(for item: Int, context: InsteadContext, limit: Int, baselineLength: Int) -> RecommendationList {
         let itemCount = table.catalog.items.count
         let fromLinks = strongLinks(of: item)
         let baseline = Array(
             context.ownItems.filter { $0 != item && table.ownItemPersons[$0] > 0 }.sorted {
                 table.ownItemPersons[$0] != table.ownItemPersons[$1]
                     ? table.ownItemPersons[$0] > table.ownItemPersons[$1] : $0 < $1
-            }.prefix(settings.baselineLength(limit: limit)))
+            }.prefix(baselineLength))
         let inBaseline = Set(baseline)
         var scored: [(item: Int, score: Double, direct: ReleasedPair?, bridges: [(Double, Bridge)])] = []
         for other in context.ownItems where other != item {

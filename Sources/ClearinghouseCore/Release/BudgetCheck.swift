@@ -9,7 +9,8 @@ extension PrivacyBudget {
     public func admit(_ release: NewRelease, spentRho spent: Double) throws -> Double? {
         guard release.settings.differentialPrivacy else { return nil }
         return try admit(
-            rho: release.plan.rho, spentRho: spent, period: release.budgetPeriod, epsilonNeeded: release.settings.epsilon)
+            rho: release.chargedRho, spentRho: spent, period: release.budgetPeriod,
+            epsilonNeeded: epsilonSpent(rho: release.chargedRho))
     }
 
     /// Admits a cost of `rho` after `spent` in `period`; returns the epsilon left after it.
@@ -22,16 +23,17 @@ extension PrivacyBudget {
 }
 
 extension NewRelease {
-    /// The rho recorded against the budget: zero when differential privacy is off.
-    public var chargedRho: Double { settings.differentialPrivacy ? plan.rho : 0 }
+    /// The rho recorded against the budget: the release's and its pooled acceptance's; zero
+    /// when differential privacy is off.
+    public var chargedRho: Double { settings.differentialPrivacy ? plan.rho + (pooled?.rho ?? 0) : 0 }
 
     /// The stored JSON of the release's settings, plan and summary (sorted keys), the same on
     /// every backend.
-    public func storedJSON() throws -> (settings: String, plan: String, summary: String) {
+    public func storedJSON() throws -> (settings: String, plan: String, summary: String, pooled: String?) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         func text(_ value: some Encodable) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
-        return (try text(settings), try text(plan), try text(summary))
+        return (try text(settings), try text(plan), try text(summary), try pooled.map(text))
     }
 }
 
@@ -39,7 +41,7 @@ extension ReleaseRecord {
     /// A stored release read back from its columns (JSON as written by ``NewRelease/storedJSON()``).
     public static func decodeStored(
         id: Int64, createdAt: Int64, trigger: String, budgetPeriod: String, epsilonLeft: Double?, settings: String,
-        plan: String, summary: String, durationMilliseconds: Int64
+        plan: String, summary: String, durationMilliseconds: Int64, pooled: String? = nil
     ) throws -> ReleaseRecord {
         let decoder = JSONDecoder()
         return ReleaseRecord(
@@ -47,6 +49,7 @@ extension ReleaseRecord {
             settings: try decoder.decode(PrivacySettings.self, from: Data(settings.utf8)),
             plan: try decoder.decode(NoisePlan.self, from: Data(plan.utf8)),
             summary: try decoder.decode(ReleaseSummary.self, from: Data(summary.utf8)),
-            budgetPeriod: budgetPeriod, epsilonLeft: epsilonLeft, durationMilliseconds: durationMilliseconds)
+            budgetPeriod: budgetPeriod, epsilonLeft: epsilonLeft, durationMilliseconds: durationMilliseconds,
+            pooled: try pooled.map { try decoder.decode(PooledAcceptance.self, from: Data($0.utf8)) })
     }
 }

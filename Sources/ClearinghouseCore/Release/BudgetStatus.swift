@@ -13,13 +13,17 @@ public struct BudgetStatus: Sendable, Codable, Equatable {
         public var release: Int64
         public var createdAt: String
         public var trigger: String
+        /// The release's rho, its pooled acceptance's included.
         public var rho: Double
         /// This release's epsilon at the budget's delta, had it been the only one.
         public var epsilon: Double
+        /// Of `rho`, what its pooled acceptance of outcomes spent; absent when it pooled none.
+        public var pooledRho: Double?
 
         enum CodingKeys: String, CodingKey {
             case release, trigger, rho, epsilon
             case createdAt = "created_at"
+            case pooledRho = "pooled_rho"
         }
     }
 
@@ -35,7 +39,8 @@ public struct BudgetStatus: Sendable, Codable, Equatable {
     public var epsilonLeft: Double
     public var rhoSpent: Double
     public var rhoLimit: Double
-    /// Releases at the configured epsilon that still fit in this period.
+    /// Releases at the configured epsilon that still fit in this period (a release that pools
+    /// outcomes costs `feedback.pooled_epsilon` more, which this count does not foresee).
     public var releasesLeft: Int?
     /// No release at the configured epsilon fits until `resetsAt`.
     public var exhausted: Bool
@@ -64,7 +69,7 @@ public struct BudgetStatus: Sendable, Codable, Equatable {
         let bounds = budget.period.bounds(at: now)
         let key = budget.period.key(at: now)
         let ofPeriod = releases.filter { $0.budgetPeriod == key }.sorted { $0.id < $1.id }
-        let spent = ofPeriod.reduce(0) { $0 + $1.plan.rho }
+        let spent = ofPeriod.reduce(0) { $0 + $1.chargedRho }
         differentialPrivacy = settings.differentialPrivacy
         period = key
         periodKind = budget.period.rawValue
@@ -91,8 +96,8 @@ public struct BudgetStatus: Sendable, Codable, Equatable {
         self.scheduledReleases = scheduledReleases
         self.releases = ofPeriod.map {
             Spent(
-                release: $0.id, createdAt: $0.createdAt, trigger: $0.trigger, rho: $0.plan.rho,
-                epsilon: budget.epsilonSpent(rho: $0.plan.rho))
+                release: $0.id, createdAt: $0.createdAt, trigger: $0.trigger, rho: $0.chargedRho,
+                epsilon: budget.epsilonSpent(rho: $0.chargedRho), pooledRho: $0.pooled?.rho)
         }
     }
 }

@@ -14,11 +14,15 @@ public struct ReleaseRecord: Sendable, Codable, Equatable {
     public var budgetPeriod: String
     public var epsilonLeft: Double?
     public var durationMilliseconds: Int64
+    /// The consortium's pooled acceptance this release published (noisy), or `nil` when it
+    /// published none (no outcomes in the window, or differential privacy off).
+    public var pooled: PooledAcceptance?
 
     public init(
         id: Int64, createdAt: String, trigger: String, settings: PrivacySettings, plan: NoisePlan, summary: ReleaseSummary,
-        budgetPeriod: String, epsilonLeft: Double?, durationMilliseconds: Int64
+        budgetPeriod: String, epsilonLeft: Double?, durationMilliseconds: Int64, pooled: PooledAcceptance? = nil
     ) {
+        self.pooled = pooled
         self.id = id
         self.createdAt = createdAt
         self.trigger = trigger
@@ -29,6 +33,9 @@ public struct ReleaseRecord: Sendable, Codable, Equatable {
         self.epsilonLeft = epsilonLeft
         self.durationMilliseconds = durationMilliseconds
     }
+
+    /// What the release charged to its budget period: its own rho and its pooled acceptance's.
+    public var chargedRho: Double { settings.differentialPrivacy ? plan.rho + (pooled?.rho ?? 0) : 0 }
 
     /// The width partners' counts are rounded down to: without noise, exact counts would let a
     /// partner difference two releases, so they see multiples of 10; noisy counts are shown as
@@ -44,11 +51,11 @@ public struct ReleaseRecord: Sendable, Codable, Equatable {
             noiseSigma: settings.differentialPrivacy ? plan.sigma : nil, noise: settings.differentialPrivacy ? plan.noise : "none",
             threshold: plan.threshold,
             bounds: settings.bounds, pairsReleased: summary.pairsReleased,
-            countsAre: settings.differentialPrivacy ? "noisy" : "bucketed")
+            countsAre: settings.differentialPrivacy ? "noisy" : "bucketed", pooledAcceptance: pooled)
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, trigger, settings, plan, summary
+        case id, trigger, settings, plan, summary, pooled
         case createdAt = "created_at"
         case budgetPeriod = "budget_period"
         case epsilonLeft = "epsilon_left"
@@ -74,9 +81,13 @@ public struct PublicReleaseInfo: Sendable, Codable, Equatable {
     public var pairsReleased: Int
     /// `noisy` (differential privacy on) or `bucketed` (counts rounded down to tens).
     public var countsAre: String
+    /// The consortium's acceptance of suggested items, pooled over partners with noise
+    /// (absent when the release published none, and in manifests written before it).
+    public var pooledAcceptance: PooledAcceptance?
 
     enum CodingKeys: String, CodingKey {
         case id, k, epsilon, delta, threshold, bounds, noise
+        case pooledAcceptance = "pooled_acceptance"
         case createdAt = "created_at"
         case differentialPrivacy = "differential_privacy"
         case noiseSigma = "noise_sigma"

@@ -11,11 +11,14 @@ public struct ReleaseService: Sendable {
     public let workers: Int
     /// Where the exact counts are computed (`release.engine`).
     public let engine: ReleaseEngine
+    /// What the release's pooled acceptance counts and costs.
+    public let feedback: FeedbackSettings
 
     public init(
         store: any ClearinghouseStore, settings: PrivacySettings, budget: PrivacyBudget, workers: Int = 2,
-        engine: ReleaseEngine = .memory
+        engine: ReleaseEngine = .memory, feedback: FeedbackSettings = FeedbackSettings()
     ) {
+        self.feedback = feedback
         self.store = store
         self.settings = settings
         self.budget = budget
@@ -57,16 +60,21 @@ public struct ReleaseService: Sendable {
         let started = clock.now
         let plan = settings.plan
         let period = budget.period.key(at: now)
+        // A new generator per release: its words are never shared with another release.
+        var generator = KernelRandom()
+        let pooled = PooledAcceptance.compute(
+            records: try await store.outcomes(partner: nil, endingAfter: now - Int64(feedback.poolDays) * 86_400_000), now: now,
+            privacy: settings, feedback: feedback, generator: &generator)
         if settings.differentialPrivacy {
             // Checked again by the store in the transaction that stores the release; this
             // early check only spares reading the signals when the budget is already spent.
+            let cost = plan.rho + (pooled?.rho ?? 0)
             _ = try budget.admit(
-                rho: plan.rho, spentRho: try await store.spentRho(period: period), period: period, epsilonNeeded: settings.epsilon)
+                rho: cost, spentRho: try await store.spentRho(period: period), period: period,
+                epsilonNeeded: budget.epsilonSpent(rho: cost))
         }
         let exact = try await exactCounts(at: now)
         let (catalog, counts, signals) = (exact.catalog, exact.counts, exact.signals)
-        // A new generator per release: its words are never shared with another release.
-        var generator = KernelRandom()
         let built = ReleaseBuilder.build(
             counts: counts, catalog: catalog, settings: settings, signals: signals, generator: &generator)
         let elapsed = clock.now - started
@@ -74,7 +82,7 @@ public struct ReleaseService: Sendable {
         return try await store.storeRelease(
             NewRelease(
                 createdAt: now, trigger: trigger, settings: settings, plan: plan, summary: built.summary,
-                budgetPeriod: period, durationMilliseconds: milliseconds, table: built.table),
+                budgetPeriod: period, durationMilliseconds: milliseconds, table: built.table, pooled: pooled),
             budget: budget)
     }
 }
@@ -89,11 +97,14 @@ public struct NewRelease: Sendable {
     public var budgetPeriod: String
     public var durationMilliseconds: Int64
     public var table: ReleasedTable
+    /// The pooled acceptance published with it; its rho is charged with the release's.
+    public var pooled: PooledAcceptance?
 
     public init(
         createdAt: Int64, trigger: String, settings: PrivacySettings, plan: NoisePlan, summary: ReleaseSummary,
-        budgetPeriod: String, durationMilliseconds: Int64, table: ReleasedTable
+        budgetPeriod: String, durationMilliseconds: Int64, table: ReleasedTable, pooled: PooledAcceptance? = nil
     ) {
+        self.pooled = pooled
         self.createdAt = createdAt
         self.trigger = trigger
         self.settings = settings

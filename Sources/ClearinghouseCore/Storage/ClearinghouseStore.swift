@@ -43,6 +43,16 @@ public protocol ClearinghouseStore: Sendable {
     func ingest(_ batch: DecodedBatch, partner: AuthenticatedPartner, idempotencyKey: String?, at now: Int64) async throws
         -> IngestOutcome
 
+    /// Stores a checked outcome batch for `partner` in one transaction: each line is new, or
+    /// replaces the live report of its suggestion and period (a correction, listed in the
+    /// batch's ledger entry; the replaced record is kept, marked). With an idempotency key, a
+    /// batch already stored under it is replayed (same body) or refused (another body or kind).
+    func storeOutcomes(_ batch: OutcomeBatch, partner: AuthenticatedPartner, idempotencyKey: String?, at now: Int64) async throws
+        -> OutcomeStoreResult
+    /// Outcome records, replaced ones included, oldest first: one partner's (or every partner's),
+    /// and with `endingAfter` only those whose period ended after it.
+    func outcomes(partner: String?, endingAfter: Int64?) async throws -> [OutcomeRecord]
+
     /// Counts for the operator: never row-level data.
     func stats(at now: Int64) async throws -> ClearinghouseStats
 

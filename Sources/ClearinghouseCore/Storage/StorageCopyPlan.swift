@@ -39,7 +39,7 @@ public enum StorageCopyPlan {
             orderKey: ["rowid"]),
         Table(
             name: "release",
-            columns: ["id", "created_at", "trigger", "budget_period", "rho", "epsilon_left", "settings", "plan", "summary", "duration_ms", "pairs"],
+            columns: ["id", "created_at", "trigger", "budget_period", "rho", "epsilon_left", "settings", "plan", "summary", "duration_ms", "pairs", "pooled"],
             orderKey: ["id"]),
         Table(name: "ledger", columns: ["sequence", "at", "action", "partner", "details", "previous_hash", "hash"], orderKey: ["sequence"]),
         Table(name: "revocation", columns: ["id", "partner_id", "pseudonym", "batch_id", "at"], orderKey: ["id"]),
@@ -47,8 +47,15 @@ public enum StorageCopyPlan {
             name: "consent_event",
             columns: ["id", "partner_id", "pseudonym", "event", "purposes", "granted_at", "expires_at", "proof", "batch_id", "at"],
             orderKey: ["id"]),
+        Table(
+            name: "outcome",
+            columns: [
+                "id", "partner_id", "batch_id", "release_id", "kind", "item", "suggested", "period_start", "period_end", "invited",
+                "accepted", "in_baseline", "mode", "recorded_at", "replaced_at",
+            ],
+            orderKey: ["id"]),
     ]
 
     /// Tables whose ids come from an identity sequence on PostgreSQL (moved past the copied ids).
-    public static let identityTables = ["partner", "person", "category", "batch", "release", "revocation", "consent_event"]
+    public static let identityTables = ["partner", "person", "category", "batch", "release", "revocation", "consent_event", "outcome"]
 }

@@ -89,7 +89,9 @@ struct PortalPages: Sendable {
                 frame: frame, release: nil, releases: [], categories: [], items: [], withoutSuggestions: nil, minimumLift: minimumLift)
         }
         guard let table = try await cache.table(record.id) else { throw Self.releaseNotFound }
-        let ranker = SurpriseRanker(table: table, settings: runtime.settings.recommendation)
+        let learned = LearnedRecommendations(settings: runtime.settings.recommendation, feedback: runtime.settings.feedback)
+        let outcomes = try await runtime.store.outcomes(partner: partner, endingAfter: nil)
+        let day = UTCDay(containing: runtime.clock())
         let categories = table.catalog.items(of: partner)?.map { table.catalog.items[$0].category } ?? []
         let chosen = query.get("category").flatMap { $0.isEmpty ? nil : $0 }
         if let chosen, !categories.contains(chosen) {
@@ -97,7 +99,10 @@ struct PortalPages: Sendable {
         }
         var lists: [String: [SurprisesView.List]] = [:]
         for kind in RecommendationKind.allCases {
-            switch ranker.recommendations(partner: partner, category: chosen, kind: kind, limit: Self.suggestionsPerList) {
+            switch learned.lists(
+                table: table, record: record, partner: partner, category: chosen, kind: kind, limit: Self.suggestionsPerList,
+                mode: .mixed, day: day, outcomes: outcomes)
+            {
             case .success(let found):
                 for list in found { lists[list.category, default: []].append(Self.list(list, kind: kind)) }
             case .failure(.noOwnCounts):

@@ -1,0 +1,105 @@
+import Foundation
+
+/// The consortium's acceptance of each suggested item, pooled over every partner that invited
+/// it, as one release publishes it: discrete Gaussian noise on both counts, and only items
+/// whose noisy invitations reach the threshold (and whose true invitations reach k).
+///
+/// This is the only way one partner's outcome counts reach another: other partners' priors
+/// use it (``LearningPolicy``), so what worked elsewhere is tried sooner. SECURITY.md derives
+/// the noise from the per-customer bound partners attest.
+public struct PooledAcceptance: Sendable, Codable, Equatable {
+    public struct Item: Sendable, Codable, Equatable {
+        /// `partner:category` that was suggested.
+        public var item: String
+        /// Noisy; accepted is clamped to 0...invited.
+        public var invited: Int64
+        public var accepted: Int64
+
+        public init(item: String, invited: Int64, accepted: Int64) {
+            self.item = item
+            self.invited = invited
+            self.accepted = accepted
+        }
+
+        public var rate: Double { invited > 0 ? Double(accepted) / Double(invited) : 0 }
+    }
+
+    /// The outcome periods counted lie within [windowStart, windowEnd] (RFC 3339).
+    public var windowStart: String
+    public var windowEnd: String
+    /// zCDP cost, charged to the release's budget period with the release.
+    public var rho: Double
+    public var epsilon: Double
+    public var sigma: Double
+    /// A noisy invitation count must reach this to be published.
+    public var threshold: Int64
+    /// The L2 sensitivity: sqrt(2) * partners * feedback.max_lines_per_customer.
+    public var l2Sensitivity: Double
+    /// How many partners' outcomes the window holds (the sensitivity grows with them).
+    public var partners: Int
+    public var items: [Item]
+
+    enum CodingKeys: String, CodingKey {
+        case rho, epsilon, sigma, threshold, partners, items
+        case windowStart = "window_start"
+        case windowEnd = "window_end"
+        case l2Sensitivity = "l2_sensitivity"
+    }
+
+    /// The published rate of each item, by name.
+    public var byItem: [String: Item] { Dictionary(items.map { ($0.item, $0) }, uniquingKeysWith: { first, _ in first }) }
+
+    /// The pooled acceptance of the outcomes in `records` whose periods lie in the window of
+    /// `settings.poolDays` days before `now`; `nil` when differential privacy is off (nothing is
+    /// pooled without noise) or the window holds no outcome (nothing is spent).
+    public static func compute<G: RandomNumberGenerator>(
+        records: [OutcomeRecord], now: Int64, privacy: PrivacySettings, feedback: FeedbackSettings, generator: inout G
+    ) -> PooledAcceptance? {
+        guard privacy.differentialPrivacy else { return nil }
+        let windowStart = now - Int64(feedback.poolDays) * 86_400_000
+        let inWindow = records.filter { $0.isLive && $0.line.periodStart >= windowStart && $0.line.periodEnd <= now }
+        guard !inWindow.isEmpty else { return nil }
+        // Noise beyond what the exact sampler takes would drown every count: nothing is pooled.
+        guard let plan = plan(partners: Set(inWindow.map(\.partner)).count, privacy: privacy, feedback: feedback) else { return nil }
+        var totals: [String: OutcomeTotals] = [:]
+        for record in inWindow { totals[record.line.suggested, default: OutcomeTotals()].add(record.line) }
+        let sampler = DiscreteGaussian(sigmaSquared: plan.sigmaSquared)
+        var items: [Item] = []
+        // Every item is noised, in name order, whether or not it is published.
+        for (item, total) in totals.sorted(by: { $0.key < $1.key }) {
+            let invited = total.invited + sampler.sample(using: &generator)
+            let accepted = total.accepted + sampler.sample(using: &generator)
+            guard total.invited >= Int64(privacy.k), invited >= plan.threshold else { continue }
+            items.append(Item(item: item, invited: invited, accepted: min(max(0, accepted), invited)))
+        }
+        return PooledAcceptance(
+            windowStart: RFC3339.format(milliseconds: windowStart), windowEnd: RFC3339.format(milliseconds: now), rho: plan.rho,
+            epsilon: feedback.pooledEpsilon, sigma: plan.sigmaSquared.doubleValue.squareRoot(), threshold: plan.threshold,
+            l2Sensitivity: plan.l2Sensitivity, partners: plan.partners, items: items)
+    }
+
+    struct Plan {
+        let partners: Int
+        let rho: Double
+        let sigmaSquared: Rational
+        let l2Sensitivity: Double
+        let threshold: Int64
+    }
+
+    /// One customer is counted in at most `maxLinesPerCustomer` lines of each of `partners`
+    /// partners, each line adding at most 1 to an item's invitations and 1 to its acceptances.
+    /// The worst case puts every line on one item: both of its counts change by
+    /// partners * lines, so D^2 = 2 (partners * lines)^2 and sigma^2 = D^2 / (2 rho).
+    static func plan(partners: Int, privacy: PrivacySettings, feedback: FeedbackSettings) -> Plan? {
+        let perCustomer = Double(partners * feedback.maxLinesPerCustomer)
+        let sensitivitySquared = 2 * perCustomer * perCustomer
+        let rho = ZeroConcentratedDP.rho(epsilon: feedback.pooledEpsilon, delta: privacy.delta)
+        let exact = sensitivitySquared / (2 * rho)
+        guard exact <= PrivacySettings.maximumSigmaSquared else { return nil }
+        let sigmaSquared = Rational(roundingUp: exact, denominator: NoisePlan.sigmaSquaredDenominator)
+        let tail = DiscreteGaussianTail.bound(sigma: sigmaSquared.doubleValue.squareRoot(), probability: privacy.thresholdDelta)
+        return Plan(
+            partners: partners, rho: rho, sigmaSquared: sigmaSquared, l2Sensitivity: sensitivitySquared.squareRoot(),
+            threshold: max(Int64(privacy.k), Int64(privacy.k - 1) + tail))
+    }
+}

@@ -1,0 +1,236 @@
+import ClearinghouseCore
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+
+/// The feedback loop over HTTP: partners report outcomes of suggestions, the lists learn from
+/// them, a partner sees only its own, and releases pool them across partners with noise.
+@Suite("Outcomes end to end")
+struct OutcomesHTTPTests {
+    static let partners = RecommendationHTTPTests.consortium.partners
+    /// Every pair with some lift is a candidate: lists long enough to explore in.
+    static let recommendation = RecommendationSettings(minimumLift: 1.0)
+    static let today = UTCDay(containing: WallClock.nowMilliseconds())
+    static var tomorrow: String { UTCDay(containing: today.start + 86_400_000).description }
+
+    static func line(
+        release: Int64, kind: String = "cross", item: String, suggested: String, invited: Int, accepted: Int, week: Int = 1
+    ) -> String {
+        let end = today.start - Int64(week - 1) * 7 * 86_400_000
+        return "{\"release\": \(release), \"kind\": \"\(kind)\", \"item\": \"\(item)\", \"suggested\": \"\(suggested)\", "
+            + "\"invited\": \(invited), \"accepted\": \(accepted), \"period_start\": \"\(RFC3339.format(milliseconds: end - 7 * 86_400_000))\", "
+            + "\"period_end\": \"\(RFC3339.format(milliseconds: end))\"}"
+    }
+
+    func get(_ client: any TestClientProtocol, _ uri: String, as key: String) async throws -> TestResponse {
+        try await client.execute(uri: uri, method: .get, headers: [.authorization: "Bearer \(key)"])
+    }
+
+    /// acme's cross-brand list with the most candidates: its category.
+    func richestCategory(_ client: any TestClientProtocol, _ daemon: TestDaemon) async throws -> String {
+        let answer = try await get(client, "/v1/releases/latest/recommendations?kind=cross&limit=50", as: daemon.keys["acme"]!)
+        let lists = try #require(answer.json["lists"] as? [[String: Any]], "\(answer.text)")
+        let richest = try #require(lists.max { ($0["suggestions"] as? [Any])?.count ?? 0 < ($1["suggestions"] as? [Any])?.count ?? 0 })
+        try #require(((richest["suggestions"] as? [Any])?.count ?? 0) >= 3, "\(answer.text)")
+        return try #require(richest["category"] as? String)
+    }
+
+    /// Every candidate of acme's cross-brand list for `category`.
+    func candidates(_ client: any TestClientProtocol, _ daemon: TestDaemon, _ category: String, day: String? = nil) async throws
+        -> [[String: Any]]
+    {
+        let answer = try await get(
+            client, "/v1/releases/latest/recommendations?category=\(category)&kind=cross&limit=50" + (day.map { "&day=\($0)" } ?? ""),
+            as: daemon.keys["acme"]!)
+        #expect(answer.status == .ok)
+        return try #require((answer.json["lists"] as? [[String: Any]])?.first?["suggestions"] as? [[String: Any]])
+    }
+
+    @Test("outcomes are checked whole, stored atomically, corrected by a later report, and the lists learn", arguments: TestStorage.available)
+    func loop(_ storage: TestStorage) async throws {
+        try await TestDaemon.run(partners: Self.partners, storage: storage, recommendation: Self.recommendation) { client, daemon in
+            try await RecommendationHTTPTests.upload(client, daemon)
+            let record = try await ReleaseService(
+                store: daemon.runtime.store, settings: PrivacySettings(k: 10, differentialPrivacy: false), budget: PrivacyBudget()
+            ).releaseNow(trigger: "test", at: WallClock.nowMilliseconds())
+            let acme = daemon.keys["acme"]!
+            let category = try await richestCategory(client, daemon)
+            let before = try await candidates(client, daemon, category)
+            #expect(before.allSatisfy { $0["invited"] as? Int == 0 && $0["mode"] != nil && $0["posterior"] != nil })
+            let first = try #require(before.first?["item"] as? String)
+            let second = try #require(before.last?["item"] as? String)
+
+            // Bad lines reject the whole batch, each named; nothing is stored.
+            let bad = [
+                Self.line(release: record.id, item: category, suggested: first, invited: 100, accepted: 10),
+                Self.line(release: record.id, item: category, suggested: "globex:c01", invited: 100, accepted: 10),
+                Self.line(release: 99, item: category, suggested: first, invited: 100, accepted: 10, week: 2),
+                Self.line(release: record.id, item: "nope", suggested: first, invited: 100, accepted: 10),
+                Self.line(release: record.id, item: category, suggested: second, invited: 10, accepted: 11),
+            ]
+            let rejected = try await client.upload("/v1/outcomes", Lines.body(bad), as: acme)
+            #expect(rejected.status == .badRequest && rejected.errorCode == "invalid_lines")
+            #expect(rejected.lineErrors.map { $0["line"] as? Int } == [2, 3, 4, 5])
+            #expect(rejected.lineErrors.map { $0["field"] as? String } == ["suggested", "release", "item", "accepted"])
+            #expect(try await daemon.runtime.store.outcomes(partner: nil, endingAfter: nil).isEmpty)
+
+            // A good batch: stored, ledgered, answered with a receipt.
+            let good = [
+                Self.line(release: record.id, item: category, suggested: first, invited: 1000, accepted: 50),
+                Self.line(release: record.id, item: category, suggested: second, invited: 400, accepted: 120),
+            ]
+            let stored = try await client.upload("/v1/outcomes", Lines.body(good), as: acme, headers: [.init("Idempotency-Key")!: "week-1"])
+            #expect(stored.status == .ok, "\(stored.text)")
+            #expect(stored.int("stored") == 2 && stored.int("replaced") == 0 && stored.int("ledger_sequence") != nil)
+            let replay = try await client.upload("/v1/outcomes", Lines.body(good), as: acme, headers: [.init("Idempotency-Key")!: "week-1"])
+            #expect(replay.status == .ok && replay.headers[.init("Idempotent-Replayed")!] == "true")
+            #expect(replay.int("batch_id") == stored.int("batch_id"))
+            let conflict = try await client.upload(
+                "/v1/outcomes", Lines.body(Array(good.prefix(1))), as: acme, headers: [.init("Idempotency-Key")!: "week-1"])
+            #expect(conflict.errorCode == "idempotency_conflict")
+
+            // A correction of the same suggestion and period replaces it; the ledger says so.
+            let correction = try await client.upload(
+                "/v1/outcomes",
+                Lines.body([Self.line(release: record.id, item: category, suggested: second, invited: 400, accepted: 140)]), as: acme,
+                contentType: "application/x-ndjson")
+            #expect(correction.int("replaced") == 1 && correction.int("stored") == 0)
+            let all = try await daemon.runtime.store.outcomes(partner: "acme", endingAfter: nil)
+            #expect(all.count == 3 && all.filter(\.isLive).count == 2)
+            #expect(all.filter(\.isLive).first { $0.line.suggested == second }?.line.accepted == 140)
+            let entries = try await daemon.runtime.store.ledgerEntries(LedgerFilter(partner: "acme"))
+            let last = try #require(entries.last)
+            #expect(last.action == .outcomesBatch)
+            #expect(last.details.contains("\"accepted_before\":120") && last.details.contains("\"accepted\":140"))
+
+            // CSV and gzip like every batch.
+            let csv = "release,kind,item,suggested,invited,accepted,period_start,period_end\n"
+                + "\(record.id),cross,\(category),\(first),900,45,\(RFC3339.format(milliseconds: Self.today.start - 21 * 86_400_000)),"
+                + "\(RFC3339.format(milliseconds: Self.today.start - 14 * 86_400_000))\n"
+            let zipped = try await client.upload(
+                "/v1/outcomes", try await gzip(Array(csv.utf8)), as: acme, contentType: "text/csv",
+                headers: [.contentEncoding: "gzip"])
+            #expect(zipped.status == .ok && zipped.int("stored") == 1, "\(zipped.text)")
+
+            // Today's list counts what was recorded before today began: unchanged, and stable.
+            let again = try await candidates(client, daemon, category)
+            #expect(again.allSatisfy { $0["invited"] as? Int == 0 })
+            let twice = try await get(client, "/v1/releases/latest/recommendations?category=\(category)&kind=cross", as: acme)
+            let thrice = try await get(client, "/v1/releases/latest/recommendations?category=\(category)&kind=cross", as: acme)
+            #expect(twice.json["lists"] as? NSArray == thrice.json["lists"] as? NSArray)
+            // Tomorrow's takes them in: the posterior moves toward 140 of 400.
+            let learned = try await candidates(client, daemon, category, day: Self.tomorrow)
+            let updated = try #require(learned.first { $0["item"] as? String == second })
+            #expect(updated["invited"] as? Int == 400 && updated["accepted"] as? Int == 140)
+            let posterior = try #require(updated["posterior"] as? [String: Double])
+            #expect(posterior["mean"]! > 0.25 && posterior["low"]! < posterior["mean"]! && posterior["high"]! > posterior["mean"]!)
+            #expect(learned.first?["item"] as? String == second, "the best posterior mean comes first")
+            let firstTotals = try #require(learned.first { $0["item"] as? String == first })
+            #expect(firstTotals["invited"] as? Int == 1900)
+            let exploit = try await get(
+                client, "/v1/releases/latest/recommendations?category=\(category)&kind=cross&mode=exploit&day=\(Self.tomorrow)", as: acme)
+            let modes = ((exploit.json["lists"] as? [[String: Any]])?.first?["suggestions"] as? [[String: Any]])?.compactMap { $0["mode"] as? String }
+            #expect(modes?.allSatisfy { $0 == "exploit" } == true && exploit.json["mode"] as? String == "exploit")
+            #expect(try await get(client, "/v1/releases/latest/recommendations?mode=sometimes", as: acme).errorCode == "bad_mode")
+            #expect(try await get(client, "/v1/releases/latest/recommendations?day=tomorrow", as: acme).errorCode == "bad_day")
+
+            // The summary: per period, outside vs inside the baseline, explore vs exploit.
+            let summary = try await get(client, "/v1/outcomes/summary", as: acme)
+            #expect(summary.status == .ok)
+            #expect((summary.json["total"] as? [String: Any])?["invited"] as? Int == 2300)
+            #expect((summary.json["periods"] as? [[String: Any]])?.count == 2)
+            let cli = try await daemon.admin(["outcomes", "summary", "--partner", "acme", "--format", "json"])
+            #expect(cli.status == 0, "\(cli.errors)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(cli.output.utf8)) as? [String: Any])
+            let cliSummary = try #require((report["partners"] as? [[String: Any]])?.first)
+            #expect(cliSummary["total"] as? NSDictionary == summary.json["total"] as? NSDictionary)
+            let text = try await daemon.admin(["outcomes", "summary"])
+            #expect(text.status == 0 && text.output.contains("acme: 2 suggestions reported"))
+
+            // Another partner sees none of it: its summary is empty, its lists count nothing.
+            let globex = daemon.keys["globex"]!
+            let theirs = try await get(client, "/v1/outcomes/summary", as: globex)
+            #expect((theirs.json["total"] as? [String: Any])?["invited"] as? Int == 0)
+            #expect((theirs.json["periods"] as? [Any])?.isEmpty == true)
+            let theirLists = try await get(client, "/v1/releases/latest/recommendations?kind=cross&day=\(Self.tomorrow)", as: globex)
+            for list in theirLists.json["lists"] as? [[String: Any]] ?? [] {
+                #expect((list["suggestions"] as? [[String: Any]] ?? []).allSatisfy { $0["invited"] as? Int == 0 })
+            }
+            // A partner cannot report on another partner's lists: globex has no such suggestion.
+            let foreign = try await client.upload(
+                "/v1/outcomes", Lines.body([Self.line(release: record.id, item: category, suggested: "globex:c00", invited: 10, accepted: 1)]),
+                as: globex)
+            #expect(foreign.errorCode == "invalid_lines")
+        }
+    }
+
+    @Test("a release pools outcomes across partners with noise above a threshold, and charges the budget for it")
+    func pooled() async throws {
+        // Little noise on the release (its pairs pass the threshold), the default on the pool.
+        let privacy = PrivacySettings(k: 10, epsilon: 20)
+        try await TestDaemon.run(
+            partners: Self.partners, privacy: privacy, budget: PrivacyBudget(epsilonPerPeriod: 100), recommendation: Self.recommendation
+        ) { client, daemon in
+            try await RecommendationHTTPTests.upload(client, daemon)
+            let service = ReleaseService(
+                store: daemon.runtime.store, settings: privacy, budget: PrivacyBudget(epsilonPerPeriod: 100),
+                feedback: FeedbackSettings(pooledEpsilon: 1, poolDays: 28, maxLinesPerCustomer: 4))
+            let first = try await service.releaseNow(trigger: "test", at: WallClock.nowMilliseconds())
+            #expect(first.pooled == nil, "no outcomes yet: nothing pooled, nothing spent")
+            let acme = daemon.keys["acme"]!
+            let category = try await richestCategory(client, daemon)
+            let offered = try await candidates(client, daemon, category).compactMap { $0["item"] as? String }
+            let reported = try await client.upload(
+                "/v1/outcomes",
+                Lines.body([
+                    Self.line(release: first.id, item: category, suggested: offered[0], invited: 4567, accepted: 4321),
+                    Self.line(release: first.id, item: category, suggested: offered[1], invited: 9, accepted: 3),
+                ]), as: acme)
+            #expect(reported.status == .ok, "\(reported.text)")
+
+            let second = try await service.releaseNow(trigger: "test", at: WallClock.nowMilliseconds())
+            let pooled = try #require(second.pooled)
+            #expect(pooled.partners == 1 && pooled.items.map(\.item) == [offered[0]], "the 9 invitations are below k and never shown")
+            #expect(abs(pooled.rho - ZeroConcentratedDP.rho(epsilon: 1, delta: privacy.delta)) < 1e-15)
+            // The budget charged both: each release's own rho, and the pooled acceptance's.
+            let spent = try await daemon.runtime.store.spentRho(period: second.budgetPeriod)
+            #expect(abs(spent - (first.plan.rho + second.plan.rho + pooled.rho)) < 1e-12)
+            let budget = try await get(client, "/v1/budget", as: acme)
+            let releases = try #require(budget.json["releases"] as? [[String: Any]])
+            #expect(abs((releases.last?["pooled_rho"] as? Double ?? 0) - pooled.rho) < 1e-15)
+            #expect(abs((budget.json["rho_spent"] as? Double ?? 0) - spent) < 1e-12)
+
+            // Other partners read the pooled rate in the release's information, never acme's counts.
+            let globex = daemon.keys["globex"]!
+            let info = try await get(client, "/v1/releases", as: globex)
+            let latest = try #require((info.json["releases"] as? [[String: Any]])?.first)
+            let published = try #require((latest["pooled_acceptance"] as? [String: Any])?["items"] as? [[String: Any]])
+            #expect(published.count == 1 && published.first?["item"] as? String == offered[0])
+            var seen: [String: Int] = [:]
+            for path in [
+                "/v1/releases", "/v1/outcomes/summary", "/v1/releases/latest/recommendations?kind=cross",
+                "/v1/releases/latest/recommendations?kind=instead&day=\(Self.tomorrow)", "/v1/budget",
+            ] {
+                let answer = try await get(client, path, as: globex)
+                // The pooled acceptance is the documented, noisy channel (its noise is tested in
+                // PooledAcceptanceTests); every other number must not be acme's. Both counts are
+                // above the consortium's 4000 persons, so no released count equals them by chance.
+                let numbers = Self.integers(in: try JSONSerialization.jsonObject(with: Data(buffer: answer.body)), skipping: "pooled_acceptance")
+                seen[path] = numbers.filter { $0 == 4567 || $0 == 4321 }.count
+            }
+            #expect(seen.values.allSatisfy { $0 == 0 }, "acme's own counts reach no other partner: \(seen)")
+        }
+    }
+
+    /// Every whole number in a JSON value, but under the key `skipping`.
+    static func integers(in value: Any, skipping: String) -> [Int] {
+        switch value {
+        case let dictionary as [String: Any]:
+            return dictionary.filter { $0.key != skipping }.values.flatMap { integers(in: $0, skipping: skipping) }
+        case let array as [Any]: return array.flatMap { integers(in: $0, skipping: skipping) }
+        case let number as NSNumber where Double(number.intValue) == number.doubleValue: return [number.intValue]
+        default: return []
+        }
+    }
+}
