@@ -50,7 +50,8 @@ struct RecommendCommand: AsyncParsableCommand {
         let day = self.day.flatMap(UTCDay.init) ?? UTCDay(containing: WallClock.nowMilliseconds())
         switch learned.lists(
             table: table, record: record, partner: partner, category: category, kind: kind, limit: limit, mode: mode, day: day,
-            outcomes: try await admin.store.outcomes(partner: partner, endingAfter: nil))
+            outcomes: try await admin.store.outcomes(partner: partner, endingAfter: nil),
+            pooled: PooledAcceptance.latest(in: try await admin.store.releases(), upTo: record.id))
         {
         case .failure(.categoryNotFound):
             throw ValidationError(

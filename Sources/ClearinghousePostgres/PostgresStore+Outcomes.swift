@@ -16,6 +16,11 @@ extension PostgresStore {
             try await connection.query(
                 "SELECT pg_advisory_xact_lock(hashtextextended(\("outcomes:\(partner.rowID)"), 0))", logger: logger)
             if let idempotencyKey {
+                // The lock every batch takes for its key: a signal batch sent at once under the
+                // same key waits, then finds this one (a conflict), rather than the unique index.
+                try await connection.query(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(\("batch:\(partner.rowID):\(idempotencyKey)"), 0))",
+                    logger: logger)
                 let rows = try await connection.query(
                     """
                     SELECT kind, body_sha256, receipt, created_at FROM batch

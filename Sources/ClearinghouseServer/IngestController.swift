@@ -46,11 +46,7 @@ public struct IngestController: Sendable {
         guard let response else {
             RateLimitMetrics.limited("concurrent_uploads")
             context.logger.notice("request refused: concurrent uploads", metadata: ["limit.kind": "concurrent_uploads"])
-            throw APIError.rateLimited(
-                code: "too_many_concurrent_uploads",
-                message: "this partner already has \(settings.rateLimits.concurrentUploads) uploads in flight"
-                    + " (limits.concurrent_uploads); send the next batch when one has been answered",
-                wait: .seconds(1))
+            throw BatchRefusal.tooManyConcurrentUploads(settings.rateLimits.concurrentUploads)
         }
         return response
     }
@@ -65,12 +61,7 @@ public struct IngestController: Sendable {
         if let idempotencyKey {
             guard keysInFlight.claim(idempotencyKey, partner: partner.rowID) else {
                 IngestMetrics.batch(kind: kind, result: "key_in_flight")
-                var busy = APIError(
-                    .conflict, code: "idempotency_key_in_flight",
-                    message: "a request with this Idempotency-Key is still being served; send it again once that one is answered"
-                        + " (the retry gets its answer), and nothing was stored by this one")
-                busy.extraHeaders[.retryAfter] = "1"
-                throw busy
+                throw BatchRefusal.idempotencyKeyInFlight
             }
         }
         defer { if let idempotencyKey { keysInFlight.release(idempotencyKey, partner: partner.rowID) } }
@@ -108,12 +99,8 @@ public struct IngestController: Sendable {
         do {
             outcome = try await store.ingest(batch, partner: partner, idempotencyKey: idempotencyKey, at: now)
         } catch StoreError.idempotencyConflict {
-            // 422: the key is bound to another request (the IETF idempotency-key draft); 409 is
-            // for a key whose first request is still in flight, above.
             IngestMetrics.batch(kind: kind, result: "conflict")
-            throw APIError(
-                .unprocessableContent, code: "idempotency_conflict",
-                message: "this Idempotency-Key was already used with a different body; use a new key for a new batch")
+            throw BatchRefusal.idempotencyConflict
         } catch {
             IngestMetrics.batch(kind: kind, result: "failed")
             DaemonMetrics.storageError("ingest")
@@ -148,12 +135,7 @@ public struct IngestController: Sendable {
     private func requestTimedOut(kind: BatchKind, _ context: AppRequestContext) -> APIError {
         IngestMetrics.batch(kind: kind, result: "rejected")
         context.logger.notice("batch rejected", metadata: ["batch.kind": "\(kind.rawValue)", "error.code": "request_timeout"])
-        var error = APIError(
-            .requestTimeout, code: "request_timeout",
-            message: "the body took longer than \(settings.requestTimeoutSeconds) s to arrive (server.request_timeout_seconds)"
-                + " and nothing was stored; send smaller batches or retry from a faster link")
-        error.closeConnection = true
-        return error
+        return BatchRefusal.requestTimedOut(seconds: settings.requestTimeoutSeconds)
     }
 
     private func rejection(
@@ -163,55 +145,6 @@ public struct IngestController: Sendable {
         IngestMetrics.batch(kind: kind, result: "rejected")
         context.logger.notice(
             "batch rejected", metadata: ["batch.kind": "\(kind.rawValue)", "error.code": "\(error.code)"])
-        return error
-    }
-}
-
-/// The answer to a batch whose body was refused, the same for every batch endpoint.
-enum BatchRejection {
-    /// `noun`: what the body should hold (`signals`, `outcomes`), for the empty-body message.
-    static func error(
-        for reason: BatchDecoder.Rejection, noun: String, bodyRead: Bool, _ context: AppRequestContext
-    ) -> APIError {
-        var error: APIError
-        switch reason {
-        case .invalidLines(let lines):
-            error = APIError(
-                .badRequest, code: "invalid_lines",
-                message: "the batch was rejected and nothing was stored: \(lines.count == 1 ? "a line is" : "lines are") invalid"
-                    + " (the first \(lines.count) listed); fix them and send the whole batch again")
-            error.lines = lines
-        case .bodyTooLarge(let limit):
-            error = APIError(
-                .contentTooLarge, code: "body_too_large",
-                message: "the body is larger than \(limit) bytes (ingest.max_body_bytes); split it into smaller batches")
-        case .decodedBodyTooLarge(let limit):
-            error = APIError(
-                .contentTooLarge, code: "decoded_body_too_large",
-                message: "the body inflates to more than \(limit) bytes (ingest.max_decoded_bytes); split it into smaller batches")
-        case .tooManyLines(let limit):
-            error = APIError(
-                .contentTooLarge, code: "too_many_lines",
-                message: "the batch has more than \(limit) lines (ingest.max_lines_per_batch); split it into smaller batches")
-        case .badGzip(let what):
-            error = APIError(
-                .badRequest, code: "bad_gzip",
-                message: "\(what); send a whole gzip stream (gzip -c FILE) with Content-Encoding: gzip, or drop that header")
-        case .empty:
-            error = APIError(
-                .badRequest, code: "empty_body",
-                message: "the body holds no \(noun); send one record per line (see docs/partners.md)")
-        case .spoolFailed:
-            context.logger.error("batch spool failed", metadata: ["batch.kind": "\(noun)"])
-            error = APIError(
-                .serviceUnavailable, code: "storage_unavailable",
-                message: "the daemon could not buffer the batch and nothing was stored; retry later")
-            error.extraHeaders[.retryAfter] = "5"
-        }
-        // A body over the size limit is not read further: the connection closes after the answer.
-        // Any other early rejection lets the (bounded) rest of the body drain, so the client
-        // reads the error instead of a reset connection.
-        if case .bodyTooLarge = reason { error.closeConnection = !bodyRead }
         return error
     }
 }

@@ -45,11 +45,7 @@ public struct OutcomesController: Sendable {
         let response = try await uploads.withSlot(partner.id) { try await receive(request, context, as: partner) }
         guard let response else {
             RateLimitMetrics.limited("concurrent_uploads")
-            throw APIError.rateLimited(
-                code: "too_many_concurrent_uploads",
-                message: "this partner already has \(settings.rateLimits.concurrentUploads) uploads in flight"
-                    + " (limits.concurrent_uploads); send the next batch when one has been answered",
-                wait: .seconds(1))
+            throw BatchRefusal.tooManyConcurrentUploads(settings.rateLimits.concurrentUploads)
         }
         return response
     }
@@ -60,14 +56,7 @@ public struct OutcomesController: Sendable {
         let gzip = try RequestHeaders.isGzip(request.headers[.contentEncoding])
         let idempotencyKey = try RequestHeaders.idempotencyKey(request.headers[IngestController.idempotencyKeyHeader])
         if let idempotencyKey {
-            guard keysInFlight.claim(idempotencyKey, partner: partner.rowID) else {
-                var busy = APIError(
-                    .conflict, code: "idempotency_key_in_flight",
-                    message: "a request with this Idempotency-Key is still being served; send it again once that one is answered"
-                        + " (the retry gets its answer), and nothing was stored by this one")
-                busy.extraHeaders[.retryAfter] = "1"
-                throw busy
-            }
+            guard keysInFlight.claim(idempotencyKey, partner: partner.rowID) else { throw BatchRefusal.idempotencyKeyInFlight }
         }
         defer { if let idempotencyKey { keysInFlight.release(idempotencyKey, partner: partner.rowID) } }
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > settings.limits.maxBodyBytes {
@@ -81,14 +70,7 @@ public struct OutcomesController: Sendable {
         let decoded: DecodedOutcomes
         do {
             for try await chunk in request.body {
-                if ContinuousClock.now > deadline {
-                    var error = APIError(
-                        .requestTimeout, code: "request_timeout",
-                        message: "the body took longer than \(settings.requestTimeoutSeconds) s to arrive (server.request_timeout_seconds)"
-                            + " and nothing was stored; send smaller batches or retry from a faster link")
-                    error.closeConnection = true
-                    throw error
-                }
+                if ContinuousClock.now > deadline { throw BatchRefusal.requestTimedOut(seconds: settings.requestTimeoutSeconds) }
                 try chunk.withUnsafeReadableBytes { try decoder.feed($0) }
             }
             bodyRead = true
@@ -98,9 +80,13 @@ public struct OutcomesController: Sendable {
         }
 
         let batch: OutcomeBatch
+        let releases = try await releases(named: decoded.lines)
+        let history = try await store.outcomes(partner: partner.id, endingAfter: nil)
+        // When the reports count for lists: as close to the commit as can be (a day's lists
+        // count what was recorded five minutes before the day began; see UTCDay.countsBefore).
+        let recordedAt = clock()
         switch OutcomeValidator(settings: settings.recommendation).check(
-            decoded, partner: partner.id, releases: try await releases(named: decoded.lines),
-            history: try await store.outcomes(partner: partner.id, endingAfter: nil), now: now)
+            decoded, partner: partner.id, releases: releases, history: history, now: recordedAt)
         {
         case .success(let checked): batch = checked
         case .failure(let invalid):
@@ -109,11 +95,9 @@ public struct OutcomesController: Sendable {
 
         let result: OutcomeStoreResult
         do {
-            result = try await store.storeOutcomes(batch, partner: partner, idempotencyKey: idempotencyKey, at: now)
+            result = try await store.storeOutcomes(batch, partner: partner, idempotencyKey: idempotencyKey, at: recordedAt)
         } catch StoreError.idempotencyConflict {
-            throw APIError(
-                .unprocessableContent, code: "idempotency_conflict",
-                message: "this Idempotency-Key was already used with a different body; use a new key for a new batch")
+            throw BatchRefusal.idempotencyConflict
         } catch {
             DaemonMetrics.storageError("outcomes")
             context.logger.error("outcomes could not be stored", metadata: ["error.type": "\(type(of: error))"])

@@ -85,7 +85,7 @@ public struct ReleaseController: Sendable {
             let learned = LearnedRecommendations(settings: recommendation, feedback: feedback)
             switch learned.lists(
                 table: table, record: record, partner: partner.id, category: category, kind: kind, limit: limit, mode: mode, day: day,
-                outcomes: outcomes)
+                outcomes: outcomes, pooled: PooledAcceptance.latest(in: try await store.releases(), upTo: record.id))
             {
             case .success(let lists):
                 context.logger.info(
@@ -97,7 +97,7 @@ public struct ReleaseController: Sendable {
                 return try JSONBody.response(
                     RecommendationAnswer(
                         release: record.publicInfo, partner: partner.id, kind: kind, mode: mode, day: day.description,
-                        outcomesAsOf: RFC3339.format(milliseconds: day.start), scoring: recommendation, lists: lists))
+                        outcomesAsOf: RFC3339.format(milliseconds: day.countsBefore), scoring: recommendation, lists: lists))
             case .failure(.categoryNotFound):
                 throw APIError(
                     .notFound, code: "category_not_found",
@@ -171,7 +171,7 @@ struct RecommendationAnswer: Encodable {
     let mode: ListMode
     /// The UTC day the list is drawn for: the same day gives the same list.
     let day: String
-    /// The outcomes recorded before this instant (the day's start) are counted.
+    /// The outcomes recorded before this instant (five minutes before the day began) are counted.
     let outcomesAsOf: String
     let scoring: RecommendationSettings
     let lists: [RecommendationList]

@@ -23,6 +23,7 @@ struct PooledAcceptanceTests {
         record("acme", "globex:c02", invited: 3000, accepted: 300), record("initech", "globex:c02", invited: 2000, accepted: 100),
         record("acme", "globex:c03", invited: 40, accepted: 4),  // below k
         record("initech", "acme:c04", invited: 60, accepted: 6),  // above k, far below the noisy threshold
+        record("acme", "globex:c06", invited: 9000, accepted: 3000),  // one partner's own results alone
         record("acme", "globex:c05", invited: 9000, accepted: 900, daysBefore: 40),  // before the window
     ]
 
@@ -36,8 +37,10 @@ struct PooledAcceptanceTests {
         let rho = ZeroConcentratedDP.rho(epsilon: 1, delta: Self.privacy.delta)
         #expect(abs(pooled.rho - rho) < 1e-15)
         #expect(abs(pooled.sigma * pooled.sigma - 128 / (2 * rho)) < 1e-3)
-        #expect(pooled.threshold == Int64(49) + DiscreteGaussianTail.bound(sigma: pooled.sigma, probability: Self.privacy.thresholdDelta))
-        #expect(pooled.items.map(\.item) == ["globex:c02"], "below k, below the threshold and outside the window: never shown")
+        // k distinct customers at the two partners, each at most four invitations there.
+        #expect(pooled.threshold == Int64(50 * 2 * 4 - 1) + DiscreteGaussianTail.bound(sigma: pooled.sigma, probability: Self.privacy.thresholdDelta))
+        #expect(pooled.items.map(\.item) == ["globex:c02"], "one partner's, below k, below the threshold and outside the window: never shown")
+        #expect(pooled.items.first?.partners == 2)
     }
 
     @Test("the published counts are always noisy, unbiased, with the planned sigma", arguments: [11] as [UInt64])
@@ -63,6 +66,38 @@ struct PooledAcceptanceTests {
         #expect(hidden < 10, "the true count comes out unnoised only by chance")
     }
 
+    @Test("an item is eligible from two partners' reports and k distinct customers' worth of invitations, never less")
+    func eligibility() {
+        let k = Self.privacy.k
+        let m = Self.feedback.maxLinesPerCustomer
+        #expect(PooledAcceptance.isEligible(invited: Int64(k * 2 * m), partners: 2, privacy: Self.privacy, feedback: Self.feedback))
+        #expect(!PooledAcceptance.isEligible(invited: Int64(k * 2 * m - 1), partners: 2, privacy: Self.privacy, feedback: Self.feedback))
+        #expect(!PooledAcceptance.isEligible(invited: 1_000_000, partners: 1, privacy: Self.privacy, feedback: Self.feedback))
+        #expect(PooledAcceptance.isEligible(invited: Int64(k * 3 * m), partners: 3, privacy: Self.privacy, feedback: Self.feedback))
+        #expect(!PooledAcceptance.isEligible(invited: Int64(k * 3 * m - 1), partners: 3, privacy: Self.privacy, feedback: Self.feedback))
+    }
+
+    @Test("a release pools once per window: not while a pooled release of the last pool_days stands")
+    func oncePerWindow() throws {
+        func record(id: Int64, daysBefore: Int64, pooled: Bool) -> ReleaseRecord {
+            ReleaseRecord(
+                id: id, createdAt: RFC3339.format(milliseconds: Self.now - daysBefore * 86_400_000), trigger: "test",
+                settings: Self.privacy, plan: Self.privacy.plan, summary: ReleaseSummary(), budgetPeriod: "2026-11", epsilonLeft: nil,
+                durationMilliseconds: 0,
+                pooled: pooled
+                    ? PooledAcceptance(
+                        windowStart: "", windowEnd: "", rho: 0.1, epsilon: 1, sigma: 1, threshold: 1, l2Sensitivity: 1, partners: 2, items: [])
+                    : nil)
+        }
+        let recent = [record(id: 2, daysBefore: 1, pooled: false), record(id: 1, daysBefore: 27, pooled: true)]
+        #expect(!PooledAcceptance.isDue(at: Self.now, releases: recent, privacy: Self.privacy, feedback: Self.feedback))
+        let old = [record(id: 2, daysBefore: 1, pooled: false), record(id: 1, daysBefore: 28, pooled: true)]
+        #expect(PooledAcceptance.isDue(at: Self.now, releases: old, privacy: Self.privacy, feedback: Self.feedback))
+        #expect(!PooledAcceptance.isDue(at: Self.now, releases: [], privacy: PrivacySettings(differentialPrivacy: false), feedback: Self.feedback))
+        #expect(PooledAcceptance.latest(in: old, upTo: 2)?.rho == 0.1)
+        #expect(PooledAcceptance.latest(in: old, upTo: 0) == nil)
+    }
+
     @Test("nothing is pooled, and nothing spent, without differential privacy or without outcomes in the window")
     func nothingToPool() {
         var generator = SeededGenerator(seed: 5)
@@ -72,6 +107,6 @@ struct PooledAcceptanceTests {
                 generator: &generator) == nil)
         #expect(
             PooledAcceptance.compute(
-                records: [Self.records[4]], now: Self.now, privacy: Self.privacy, feedback: Self.feedback, generator: &generator) == nil)
+                records: [Self.records.last!], now: Self.now, privacy: Self.privacy, feedback: Self.feedback, generator: &generator) == nil)
     }
 }

@@ -116,9 +116,12 @@ struct OutcomesHTTPTests {
             // Today's list counts what was recorded before today began: unchanged, and stable.
             let again = try await candidates(client, daemon, category)
             #expect(again.allSatisfy { $0["invited"] as? Int == 0 })
-            let twice = try await get(client, "/v1/releases/latest/recommendations?category=\(category)&kind=cross", as: acme)
-            let thrice = try await get(client, "/v1/releases/latest/recommendations?category=\(category)&kind=cross", as: acme)
+            // Three slots, one of them explore, among more untried candidates than that: a real draw.
+            let twice = try await get(client, "/v1/releases/latest/recommendations?category=\(category)&kind=cross&limit=3", as: acme)
+            let thrice = try await get(client, "/v1/releases/latest/recommendations?category=\(category)&kind=cross&limit=3", as: acme)
             #expect(twice.json["lists"] as? NSArray == thrice.json["lists"] as? NSArray)
+            let drawn = ((twice.json["lists"] as? [[String: Any]])?.first?["suggestions"] as? [[String: Any]]) ?? []
+            #expect(drawn.contains { $0["mode"] as? String == "explore" && ($0["selection_probability"] as? Double ?? 1) < 1 })
             // Tomorrow's takes them in: the posterior moves toward 140 of 400.
             let learned = try await candidates(client, daemon, category, day: Self.tomorrow)
             let updated = try #require(learned.first { $0["item"] as? String == second })
@@ -165,48 +168,85 @@ struct OutcomesHTTPTests {
         }
     }
 
-    @Test("a release pools outcomes across partners with noise above a threshold, and charges the budget for it")
-    func pooled() async throws {
-        // Little noise on the release (its pairs pass the threshold), the default on the pool.
-        let privacy = PrivacySettings(k: 10, epsilon: 20)
-        try await TestDaemon.run(
-            partners: Self.partners, privacy: privacy, budget: PrivacyBudget(epsilonPerPeriod: 100), recommendation: Self.recommendation
-        ) { client, daemon in
-            try await RecommendationHTTPTests.upload(client, daemon)
-            let service = ReleaseService(
-                store: daemon.runtime.store, settings: privacy, budget: PrivacyBudget(epsilonPerPeriod: 100),
-                feedback: FeedbackSettings(pooledEpsilon: 1, poolDays: 28, maxLinesPerCustomer: 4))
-            let first = try await service.releaseNow(trigger: "test", at: WallClock.nowMilliseconds())
-            #expect(first.pooled == nil, "no outcomes yet: nothing pooled, nothing spent")
-            let acme = daemon.keys["acme"]!
-            let category = try await richestCategory(client, daemon)
-            let offered = try await candidates(client, daemon, category).compactMap { $0["item"] as? String }
-            let reported = try await client.upload(
-                "/v1/outcomes",
-                Lines.body([
-                    Self.line(release: first.id, item: category, suggested: offered[0], invited: 4567, accepted: 4321),
-                    Self.line(release: first.id, item: category, suggested: offered[1], invited: 9, accepted: 3),
-                ]), as: acme)
-            #expect(reported.status == .ok, "\(reported.text)")
+    /// Every cross-brand candidate of `partner`'s lists: (its category, the suggested item).
+    func offers(_ client: any TestClientProtocol, _ daemon: TestDaemon, _ partner: String) async throws -> [(category: String, item: String)] {
+        let answer = try await get(client, "/v1/releases/latest/recommendations?kind=cross&limit=50", as: daemon.keys[partner]!)
+        return (answer.json["lists"] as? [[String: Any]] ?? []).flatMap { list in
+            (list["suggestions"] as? [[String: Any]] ?? []).compactMap { suggestion in
+                (suggestion["item"] as? String).map { (list["category"] as? String ?? "", $0) }
+            }
+        }
+    }
 
-            let second = try await service.releaseNow(trigger: "test", at: WallClock.nowMilliseconds())
+    /// A DP release, then outcomes of one suggested item from acme and globex and of another from
+    /// acme alone, then the release that pools them.
+    func reportAndPool(
+        _ client: any TestClientProtocol, _ daemon: TestDaemon, _ service: ReleaseService
+    ) async throws -> (first: ReleaseRecord, second: ReleaseRecord, shared: String, alone: String) {
+        try await RecommendationHTTPTests.upload(client, daemon)
+        let first = try await service.releaseNow(trigger: "test", at: WallClock.nowMilliseconds())
+        #expect(first.pooled == nil, "no outcomes yet: nothing pooled, nothing spent")
+        let acmeOffers = try await offers(client, daemon, "acme")
+        let globexOffers = try await offers(client, daemon, "globex")
+        let shared = try #require(acmeOffers.first { offer in globexOffers.contains { $0.item == offer.item } }, "an item both are offered")
+        let theirs = try #require(globexOffers.first { $0.item == shared.item })
+        let alone = try #require(acmeOffers.first { offer in offer.item != shared.item && !globexOffers.contains { $0.item == offer.item } })
+        let fromAcme = try await client.upload(
+            "/v1/outcomes",
+            Lines.body([
+                Self.line(release: first.id, item: shared.category, suggested: shared.item, invited: 4567, accepted: 4321),
+                Self.line(release: first.id, item: alone.category, suggested: alone.item, invited: 5555, accepted: 4444),
+            ]), as: daemon.keys["acme"]!)
+        #expect(fromAcme.status == .ok, "\(fromAcme.text)")
+        let fromGlobex = try await client.upload(
+            "/v1/outcomes",
+            Lines.body([Self.line(release: first.id, item: theirs.category, suggested: shared.item, invited: 3000, accepted: 700)]),
+            as: daemon.keys["globex"]!)
+        #expect(fromGlobex.status == .ok, "\(fromGlobex.text)")
+        let second = try await service.releaseNow(trigger: "test", at: WallClock.nowMilliseconds())
+        return (first, second, shared.item, alone.item)
+    }
+
+    /// Little noise on the release (its pairs pass the threshold), epsilon 1 on the pool.
+    static let privacy = PrivacySettings(k: 10, epsilon: 20)
+    static let feedback = FeedbackSettings(pooledEpsilon: 1, poolDays: 28, maxLinesPerCustomer: 4)
+
+    @Test("a release pools outcomes across partners with noise above a threshold, once per window, and charges the budget for it")
+    func pooled() async throws {
+        let budget = PrivacyBudget(epsilonPerPeriod: 100)
+        try await TestDaemon.run(partners: Self.partners, privacy: Self.privacy, budget: budget, recommendation: Self.recommendation) {
+            client, daemon in
+            let service = ReleaseService(store: daemon.runtime.store, settings: Self.privacy, budget: budget, feedback: Self.feedback)
+            let (first, second, shared, alone) = try await reportAndPool(client, daemon, service)
             let pooled = try #require(second.pooled)
-            #expect(pooled.partners == 1 && pooled.items.map(\.item) == [offered[0]], "the 9 invitations are below k and never shown")
-            #expect(abs(pooled.rho - ZeroConcentratedDP.rho(epsilon: 1, delta: privacy.delta)) < 1e-15)
+            #expect(pooled.partners == 2)
+            #expect(pooled.items.map(\.item) == [shared], "\(alone), which acme alone invited, is never shown")
+            #expect(pooled.items.first?.partners == 2)
+            #expect(abs(pooled.rho - ZeroConcentratedDP.rho(epsilon: 1, delta: Self.privacy.delta)) < 1e-15)
             // The budget charged both: each release's own rho, and the pooled acceptance's.
             let spent = try await daemon.runtime.store.spentRho(period: second.budgetPeriod)
             #expect(abs(spent - (first.plan.rho + second.plan.rho + pooled.rho)) < 1e-12)
-            let budget = try await get(client, "/v1/budget", as: acme)
-            let releases = try #require(budget.json["releases"] as? [[String: Any]])
+            let acme = daemon.keys["acme"]!
+            let status = try await get(client, "/v1/budget", as: acme)
+            let releases = try #require(status.json["releases"] as? [[String: Any]])
             #expect(abs((releases.last?["pooled_rho"] as? Double ?? 0) - pooled.rho) < 1e-15)
-            #expect(abs((budget.json["rho_spent"] as? Double ?? 0) - spent) < 1e-12)
+            #expect(abs((status.json["rho_spent"] as? Double ?? 0) - spent) < 1e-12)
+            let entry = try #require(try await daemon.runtime.store.ledgerEntries(LedgerFilter(action: .releaseComputed)).last)
+            #expect(entry.details.contains("\"pooled_rho\":\(pooled.rho)") && entry.details.contains("\"pooled_items\":1"))
+            // The next release is inside the same window: it pools nothing and spends its own rho only.
+            let third = try await service.releaseNow(trigger: "test", at: WallClock.nowMilliseconds())
+            #expect(third.pooled == nil)
+            let after = try await daemon.runtime.store.spentRho(period: third.budgetPeriod)
+            #expect(abs(after - spent - third.plan.rho) < 1e-12)
+            #expect(PooledAcceptance.latest(in: try await daemon.runtime.store.releases(), upTo: third.id) == pooled)
 
             // Other partners read the pooled rate in the release's information, never acme's counts.
             let globex = daemon.keys["globex"]!
             let info = try await get(client, "/v1/releases", as: globex)
-            let latest = try #require((info.json["releases"] as? [[String: Any]])?.first)
-            let published = try #require((latest["pooled_acceptance"] as? [String: Any])?["items"] as? [[String: Any]])
-            #expect(published.count == 1 && published.first?["item"] as? String == offered[0])
+            let published = try #require(
+                (info.json["releases"] as? [[String: Any]])?.first { ($0["id"] as? Int) == Int(second.id) }?["pooled_acceptance"]
+                    as? [String: Any])
+            #expect((published["items"] as? [[String: Any]])?.map { $0["item"] as? String } == [shared])
             var seen: [String: Int] = [:]
             for path in [
                 "/v1/releases", "/v1/outcomes/summary", "/v1/releases/latest/recommendations?kind=cross",
@@ -214,12 +254,27 @@ struct OutcomesHTTPTests {
             ] {
                 let answer = try await get(client, path, as: globex)
                 // The pooled acceptance is the documented, noisy channel (its noise is tested in
-                // PooledAcceptanceTests); every other number must not be acme's. Both counts are
+                // PooledAcceptanceTests); every other number must not be acme's. acme's counts are
                 // above the consortium's 4000 persons, so no released count equals them by chance.
                 let numbers = Self.integers(in: try JSONSerialization.jsonObject(with: Data(buffer: answer.body)), skipping: "pooled_acceptance")
-                seen[path] = numbers.filter { $0 == 4567 || $0 == 4321 }.count
+                seen[path] = numbers.filter { [4567, 4321, 5555, 4444].contains($0) }.count
             }
             #expect(seen.values.allSatisfy { $0 == 0 }, "acme's own counts reach no other partner: \(seen)")
+        }
+    }
+
+    @Test("a release without room for its pooled acceptance goes out without it")
+    func pooledYieldsToTheRelease() async throws {
+        // Room for two releases and half a pooled acceptance.
+        let rho = Self.privacy.plan.rho
+        let pooledRho = ZeroConcentratedDP.rho(epsilon: Self.feedback.pooledEpsilon, delta: Self.privacy.delta)
+        let budget = PrivacyBudget(epsilonPerPeriod: ZeroConcentratedDP.epsilon(rho: 2 * rho + pooledRho / 2, delta: Self.privacy.delta))
+        try await TestDaemon.run(partners: Self.partners, privacy: Self.privacy, budget: budget, recommendation: Self.recommendation) {
+            client, daemon in
+            let service = ReleaseService(store: daemon.runtime.store, settings: Self.privacy, budget: budget, feedback: Self.feedback)
+            let (_, second, _, _) = try await reportAndPool(client, daemon, service)
+            #expect(second.pooled == nil)
+            #expect(abs(try await daemon.runtime.store.spentRho(period: second.budgetPeriod) - 2 * rho) < 1e-12)
         }
     }
 

@@ -257,7 +257,8 @@ class PortalBrowserTests(unittest.TestCase):
                    for b in row.find_elements(By.CSS_SELECTOR, "li.bridge")]
         count = row.get_attribute("data-count")
         return (row.get_attribute("data-item"), number(row.get_attribute("data-score")), number(row.get_attribute("data-lift")),
-                int(count) if count else None, bridges)
+                int(count) if count else None, bridges, row.get_attribute("data-mode"),
+                number(row.get_attribute("data-posterior-mean")), row.get_attribute("data-proven") == "true")
 
     def api_evidence(self, key, release):
         lists = {}
@@ -267,7 +268,8 @@ class PortalBrowserTests(unittest.TestCase):
                 if entry["suggestions"]:
                     lists[(entry["category"], kind)] = [
                         (s["item"], s["score"], s.get("lift"), s.get("count"),
-                         [(b["item"], b["lift_from"], b["lift_to"], b["count_from"], b["count_to"]) for b in s.get("bridges") or []])
+                         [(b["item"], b["lift_from"], b["lift_to"], b["count_from"], b["count_to"]) for b in s.get("bridges") or []],
+                         s["mode"], s["posterior"]["mean"], s["proven"])
                         for s in entry["suggestions"]]
         return lists
 
@@ -283,6 +285,9 @@ class PortalBrowserTests(unittest.TestCase):
                 else:
                     self.assertAlmostEqual(shown[2], expected[2], places=5)
                 self.assertEqual([b[0] for b in shown[4]], [b[0] for b in expected[4]], list_key)
+                # The day's learned list: the same slots, beliefs and proven flags as the API's.
+                self.assertEqual((shown[5], shown[7]), (expected[5], expected[7]), list_key)
+                self.assertAlmostEqual(shown[6], expected[6], places=5)
                 for b_shown, b_expected in zip(shown[4], expected[4]):
                     self.assertEqual(b_shown[3:], b_expected[3:])
                     self.assertAlmostEqual(b_shown[1], b_expected[1], places=5)

@@ -27,11 +27,14 @@ public struct PartnerExportFiles: Sendable {
         public var feedback: FeedbackSettings
         public var day: UTCDay
         public var outcomes: [OutcomeRecord]
+        /// The consortium's pooled acceptance as of the release (``PooledAcceptance/latest(in:upTo:)``).
+        public var pooled: PooledAcceptance?
 
-        public init(feedback: FeedbackSettings, day: UTCDay, outcomes: [OutcomeRecord]) {
+        public init(feedback: FeedbackSettings, day: UTCDay, outcomes: [OutcomeRecord], pooled: PooledAcceptance? = nil) {
             self.feedback = feedback
             self.day = day
             self.outcomes = outcomes
+            self.pooled = pooled
         }
     }
 
@@ -46,7 +49,7 @@ public struct PartnerExportFiles: Sendable {
         func lists(_ kind: RecommendationKind) -> [RecommendationList] {
             (try? learned.lists(
                 table: table, record: record, partner: partner, category: nil, kind: kind, limit: Self.suggestionsPerCategory,
-                mode: .mixed, day: learning.day, outcomes: learning.outcomes
+                mode: .mixed, day: learning.day, outcomes: learning.outcomes, pooled: learning.pooled
             ).get()) ?? []
         }
         outcomes = OutcomeSummary(partner: partner, records: learning.outcomes)

@@ -44,6 +44,7 @@ public struct ReleaseExporter: Sendable {
         if let budget {
             status = BudgetStatus(budget: budget.budget, settings: budget.privacy, releases: try await store.releases(), at: now)
         }
+        let pooled = PooledAcceptance.latest(in: try await store.releases(), upTo: record.id)
         var outcomes: [Outcome] = []
         for partner in chosen {
             guard
@@ -51,7 +52,7 @@ public struct ReleaseExporter: Sendable {
                     table: table, record: record, partner: partner, scoring: scoring, budget: status,
                     learning: .init(
                         feedback: feedback, day: UTCDay(containing: now),
-                        outcomes: try await store.outcomes(partner: partner, endingAfter: nil)))
+                        outcomes: try await store.outcomes(partner: partner, endingAfter: nil), pooled: pooled))
             else {
                 if partners != nil { throw ExportError.unknownPartner(partner) }
                 continue

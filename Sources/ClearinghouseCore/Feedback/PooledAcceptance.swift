@@ -1,8 +1,13 @@
 import Foundation
 
 /// The consortium's acceptance of each suggested item, pooled over every partner that invited
-/// it, as one release publishes it: discrete Gaussian noise on both counts, and only items
-/// whose noisy invitations reach the threshold (and whose true invitations reach k).
+/// it, as one release publishes it: discrete Gaussian noise on both counts, and only items that
+/// at least two partners invited, whose true invitations come from at least k distinct
+/// customers (under the attested bound) and whose noisy invitations reach the threshold.
+///
+/// A release pools at most once per pooling window (`feedback.pool_days`): the windows of two
+/// pooled releases never overlap, so each outcome line is pooled once, and the budget of a
+/// period pays for about one pooled acceptance, not one per release.
 ///
 /// This is the only way one partner's outcome counts reach another: other partners' priors
 /// use it (``LearningPolicy``), so what worked elsewhere is tried sooner. SECURITY.md derives
@@ -14,15 +19,22 @@ public struct PooledAcceptance: Sendable, Codable, Equatable {
         /// Noisy; accepted is clamped to 0...invited.
         public var invited: Int64
         public var accepted: Int64
+        /// How many partners' reports it pools (at least ``PooledAcceptance/minimumPartners``).
+        public var partners: Int
 
-        public init(item: String, invited: Int64, accepted: Int64) {
+        public init(item: String, invited: Int64, accepted: Int64, partners: Int = PooledAcceptance.minimumPartners) {
             self.item = item
             self.invited = invited
             self.accepted = accepted
+            self.partners = partners
         }
 
         public var rate: Double { invited > 0 ? Double(accepted) / Double(invited) : 0 }
     }
+
+    /// An item is pooled only from this many partners' reports or more: one partner's own
+    /// results are never published as the consortium's.
+    public static let minimumPartners = 2
 
     /// The outcome periods counted lie within [windowStart, windowEnd] (RFC 3339).
     public var windowStart: String
@@ -49,6 +61,30 @@ public struct PooledAcceptance: Sendable, Codable, Equatable {
     /// The published rate of each item, by name.
     public var byItem: [String: Item] { Dictionary(items.map { ($0.item, $0) }, uniquingKeysWith: { first, _ in first }) }
 
+    /// The pooled acceptance lists built on release `id` use: the newest published by that
+    /// release or an earlier one (a release pools once per window; those between carry none).
+    public static func latest(in releases: [ReleaseRecord], upTo id: Int64) -> PooledAcceptance? {
+        releases.filter { $0.id <= id && $0.pooled != nil }.max { $0.id < $1.id }?.pooled
+    }
+
+    /// Whether a release at `now` pools: differential privacy on, and no pooled release within
+    /// the last `feedback.pool_days` (so that pooling windows never overlap).
+    public static func isDue(at now: Int64, releases: [ReleaseRecord], privacy: PrivacySettings, feedback: FeedbackSettings) -> Bool {
+        guard privacy.differentialPrivacy else { return false }
+        let window = Int64(feedback.poolDays) * 86_400_000
+        return !releases.contains { record in
+            record.pooled != nil && (RFC3339.parseMilliseconds(record.createdAt).map { now - $0 < window } ?? true)
+        }
+    }
+
+    /// Whether an item's true totals may be published: reports of at least two partners, and
+    /// invitations of at least k distinct customers. One customer is at most
+    /// `max_lines_per_customer` invitations at each partner that invited the item, so k
+    /// customers are guaranteed from k * partners * lines invitations.
+    static func isEligible(invited: Int64, partners: Int, privacy: PrivacySettings, feedback: FeedbackSettings) -> Bool {
+        partners >= minimumPartners && invited >= Int64(privacy.k * partners * feedback.maxLinesPerCustomer)
+    }
+
     /// The pooled acceptance of the outcomes in `records` whose periods lie in the window of
     /// `settings.poolDays` days before `now`; `nil` when differential privacy is off (nothing is
     /// pooled without noise) or the window holds no outcome (nothing is spent).
@@ -62,15 +98,22 @@ public struct PooledAcceptance: Sendable, Codable, Equatable {
         // Noise beyond what the exact sampler takes would drown every count: nothing is pooled.
         guard let plan = plan(partners: Set(inWindow.map(\.partner)).count, privacy: privacy, feedback: feedback) else { return nil }
         var totals: [String: OutcomeTotals] = [:]
-        for record in inWindow { totals[record.line.suggested, default: OutcomeTotals()].add(record.line) }
+        var reporters: [String: Set<String>] = [:]
+        for record in inWindow {
+            totals[record.line.suggested, default: OutcomeTotals()].add(record.line)
+            reporters[record.line.suggested, default: []].insert(record.partner)
+        }
         let sampler = DiscreteGaussian(sigmaSquared: plan.sigmaSquared)
         var items: [Item] = []
         // Every item is noised, in name order, whether or not it is published.
         for (item, total) in totals.sorted(by: { $0.key < $1.key }) {
             let invited = total.invited + sampler.sample(using: &generator)
             let accepted = total.accepted + sampler.sample(using: &generator)
-            guard total.invited >= Int64(privacy.k), invited >= plan.threshold else { continue }
-            items.append(Item(item: item, invited: invited, accepted: min(max(0, accepted), invited)))
+            let partners = reporters[item]?.count ?? 0
+            guard isEligible(invited: total.invited, partners: partners, privacy: privacy, feedback: feedback),
+                invited >= plan.threshold
+            else { continue }
+            items.append(Item(item: item, invited: invited, accepted: min(max(0, accepted), invited), partners: partners))
         }
         return PooledAcceptance(
             windowStart: RFC3339.format(milliseconds: windowStart), windowEnd: RFC3339.format(milliseconds: now), rho: plan.rho,
@@ -90,6 +133,12 @@ public struct PooledAcceptance: Sendable, Codable, Equatable {
     /// partners, each line adding at most 1 to an item's invitations and 1 to its acceptances.
     /// The worst case puts every line on one item: both of its counts change by
     /// partners * lines, so D^2 = 2 (partners * lines)^2 and sigma^2 = D^2 / (2 rho).
+    ///
+    /// The threshold is the release's rule scaled to that multiplicity: an item's true
+    /// invitations must reach k * partners * lines (k distinct customers at the most partners an
+    /// item can pool), so its noisy invitations must reach that, less one, plus the tail bound;
+    /// an item whose true invitations are below it passes with probability at most
+    /// `threshold_delta`, and so does an item one customer alone makes (at most partners * lines).
     static func plan(partners: Int, privacy: PrivacySettings, feedback: FeedbackSettings) -> Plan? {
         let perCustomer = Double(partners * feedback.maxLinesPerCustomer)
         let sensitivitySquared = 2 * perCustomer * perCustomer
@@ -100,6 +149,6 @@ public struct PooledAcceptance: Sendable, Codable, Equatable {
         let tail = DiscreteGaussianTail.bound(sigma: sigmaSquared.doubleValue.squareRoot(), probability: privacy.thresholdDelta)
         return Plan(
             partners: partners, rho: rho, sigmaSquared: sigmaSquared, l2Sensitivity: sensitivitySquared.squareRoot(),
-            threshold: max(Int64(privacy.k), Int64(privacy.k - 1) + tail))
+            threshold: Int64(privacy.k * partners * feedback.maxLinesPerCustomer - 1) + tail)
     }
 }

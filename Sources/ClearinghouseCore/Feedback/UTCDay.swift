@@ -17,6 +17,13 @@ public struct UTCDay: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { String(RFC3339.format(milliseconds: start).prefix(10)) }
+
+    /// The day's lists count the outcomes recorded before this instant: five minutes before the
+    /// day begins, so that a batch committing around midnight (or a daemon whose clock runs a
+    /// little apart from the others on one database) cannot change a list already read today.
+    public var countsBefore: Int64 { start - Self.grace }
+
+    public static let grace: Int64 = 5 * 60_000
 }
 
 /// The learned lists of a partner from a stored release: every candidate ranked by the
@@ -31,9 +38,11 @@ public struct LearnedRecommendations: Sendable {
         self.feedback = feedback
     }
 
+    /// `pooled`: the consortium's pooled acceptance as of the release
+    /// (``PooledAcceptance/latest(in:upTo:)``).
     public func lists(
         table: ReleasedTable, record: ReleaseRecord, partner: String, category: String?, kind: RecommendationKind,
-        limit: Int, mode: ListMode, day: UTCDay, outcomes records: [OutcomeRecord]
+        limit: Int, mode: ListMode, day: UTCDay, outcomes records: [OutcomeRecord], pooled: PooledAcceptance?
     ) -> Result<[RecommendationList], SurpriseRanker.Failure> {
         let ranker = SurpriseRanker(table: table, settings: settings)
         let all = max(limit, table.catalog.items.count)
@@ -42,7 +51,7 @@ public struct LearnedRecommendations: Sendable {
         ).map { ranked in
             let context = LearningPolicy.Context(
                 release: record.id, partner: partner, kind: kind, mode: mode, day: day.description,
-                outcomes: PartnerOutcomes(records: records, asOf: day.start), pooled: record.pooled)
+                outcomes: PartnerOutcomes(records: records, asOf: day.countsBefore), pooled: pooled)
             return LearningPolicy(settings: settings, feedback: feedback).assemble(ranked, limit: limit, context: context)
         }
     }

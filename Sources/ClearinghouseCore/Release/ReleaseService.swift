@@ -62,16 +62,21 @@ public struct ReleaseService: Sendable {
         let period = budget.period.key(at: now)
         // A new generator per release: its words are never shared with another release.
         var generator = KernelRandom()
-        let pooled = PooledAcceptance.compute(
-            records: try await store.outcomes(partner: nil, endingAfter: now - Int64(feedback.poolDays) * 86_400_000), now: now,
-            privacy: settings, feedback: feedback, generator: &generator)
+        var pooled: PooledAcceptance?
+        if PooledAcceptance.isDue(at: now, releases: try await store.releases(), privacy: settings, feedback: feedback) {
+            pooled = PooledAcceptance.compute(
+                records: try await store.outcomes(partner: nil, endingAfter: now - Int64(feedback.poolDays) * 86_400_000), now: now,
+                privacy: settings, feedback: feedback, generator: &generator)
+        }
         if settings.differentialPrivacy {
             // Checked again by the store in the transaction that stores the release; this
             // early check only spares reading the signals when the budget is already spent.
+            let spent = try await store.spentRho(period: period)
+            // The pooled acceptance is worth less than the release: without room for both, the
+            // release goes out without it (the next release pools instead).
+            if let cost = pooled?.rho, !budget.allows(cost: plan.rho + cost, spent: spent) { pooled = nil }
             let cost = plan.rho + (pooled?.rho ?? 0)
-            _ = try budget.admit(
-                rho: cost, spentRho: try await store.spentRho(period: period), period: period,
-                epsilonNeeded: budget.epsilonSpent(rho: cost))
+            _ = try budget.admit(rho: cost, spentRho: spent, period: period, epsilonNeeded: budget.epsilonSpent(rho: cost))
         }
         let exact = try await exactCounts(at: now)
         let (catalog, counts, signals) = (exact.catalog, exact.counts, exact.signals)

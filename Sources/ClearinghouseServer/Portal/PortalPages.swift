@@ -101,7 +101,7 @@ struct PortalPages: Sendable {
         for kind in RecommendationKind.allCases {
             switch learned.lists(
                 table: table, record: record, partner: partner, category: chosen, kind: kind, limit: Self.suggestionsPerList,
-                mode: .mixed, day: day, outcomes: outcomes)
+                mode: .mixed, day: day, outcomes: outcomes, pooled: PooledAcceptance.latest(in: releases, upTo: record.id))
             {
             case .success(let found):
                 for list in found { lists[list.category, default: []].append(Self.list(list, kind: kind)) }
@@ -186,7 +186,12 @@ struct PortalPages: Sendable {
                         countFrom: bridge.countFrom, countTo: bridge.countTo, exactLiftFrom: String(format: "%.6f", bridge.liftFrom),
                         exactLiftTo: String(format: "%.6f", bridge.liftTo))
                 },
-                hasBridges: !(suggestion.bridges ?? []).isEmpty)
+                hasBridges: !(suggestion.bridges ?? []).isEmpty, mode: suggestion.mode?.rawValue ?? "",
+                acceptance: suggestion.posterior.map {
+                    String(format: "%.1f%% (%.1f-%.1f%%)", $0.mean * 100, $0.low * 100, $0.high * 100)
+                } ?? "-",
+                exactPosteriorMean: suggestion.posterior.map { String(format: "%.6f", $0.mean) } ?? "",
+                invited: "\(suggestion.accepted ?? 0) of \(suggestion.invited ?? 0)", proven: suggestion.proven == true)
         }
         return SurprisesView.List(
             kind: kind.rawValue, heading: heading(kind), rows: rows, empty: rows.isEmpty,

@@ -141,6 +141,13 @@ struct SurprisesView {
         let inBaseline: Bool
         let bridges: [Bridge]
         let hasBridges: Bool
+        /// What the lists learned (docs/feedback.md): the slot's mode, the posterior acceptance
+        /// with its 90% interval, the partner's own invitations, and whether it is proven.
+        let mode: String
+        let acceptance: String
+        let exactPosteriorMean: String
+        let invited: String
+        let proven: Bool
     }
     struct List {
         let kind: String
