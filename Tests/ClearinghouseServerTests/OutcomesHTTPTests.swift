@@ -151,6 +151,22 @@ struct OutcomesHTTPTests {
             let text = try await daemon.admin(["outcomes", "summary"])
             #expect(text.status == 0 && text.output.contains("acme: 2 suggestions reported"))
 
+            // The exports: the day's learned lists in recommendations.csv, the outcome chart in
+            // acme's report and none in another partner's.
+            let out = NSTemporaryDirectory() + "outcome-export-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: out) }
+            let signing = try ExportSigningKey.loadOrCreate(at: daemon.directory + "/export.key")
+            _ = try await ReleaseExporter(store: daemon.runtime.store, key: signing, scoring: Self.recommendation).export(
+                releaseID: record.id, to: out)
+            let csvRows = try String(contentsOfFile: "\(out)/acme/release-\(record.id)/recommendations.csv", encoding: .utf8)
+                .split(separator: "\n")
+            #expect(csvRows.first?.hasSuffix(",mode,selection_probability,posterior_mean,posterior_low,posterior_high,invited,accepted,proven") == true)
+            #expect(csvRows.dropFirst().allSatisfy { $0.contains(",exploit,") || $0.contains(",explore,") })
+            let acmeReport = try String(contentsOfFile: "\(out)/acme/release-\(record.id)/report.html", encoding: .utf8)
+            #expect(acmeReport.contains("id=\"outcome-chart\"") && acmeReport.contains("<polyline"))
+            let globexReport = try String(contentsOfFile: "\(out)/globex/release-\(record.id)/report.html", encoding: .utf8)
+            #expect(!globexReport.contains("id=\"outcome-chart\"") && globexReport.contains("No outcomes reported yet"))
+
             // Another partner sees none of it: its summary is empty, its lists count nothing.
             let globex = daemon.keys["globex"]!
             let theirs = try await get(client, "/v1/outcomes/summary", as: globex)
