@@ -23,7 +23,8 @@ public enum ListMode: String, Sendable, Codable, CaseIterable {
 /// The partner's own outcomes then update it: alpha += accepted, beta += invited - accepted.
 ///
 /// A list is stable for a day: its draws come from a generator seeded by the release, partner,
-/// list, mode and UTC day, and it counts only the outcomes recorded before the day began.
+/// list, mode and UTC day, and it counts only the outcomes recorded five minutes before the day
+/// began (``UTCDay/countsBefore``).
 /// Everything here is post-processing of released numbers and the partner's own reports.
 public struct LearningPolicy: Sendable {
     public let settings: RecommendationSettings

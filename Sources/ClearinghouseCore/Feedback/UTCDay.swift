@@ -28,7 +28,7 @@ public struct UTCDay: Sendable, Equatable, CustomStringConvertible {
 
 /// The learned lists of a partner from a stored release: every candidate ranked by the
 /// release's evidence, then assembled by the ``LearningPolicy`` from the partner's outcomes as
-/// of the day's start. One function for the API, the CLI, the portal and the exports.
+/// of the day's cut (``UTCDay/countsBefore``). One function for the API, the CLI, the portal and the exports.
 public struct LearnedRecommendations: Sendable {
     public let settings: RecommendationSettings
     public let feedback: FeedbackSettings

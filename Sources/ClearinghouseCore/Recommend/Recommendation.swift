@@ -32,7 +32,8 @@ public struct Suggestion: Sendable, Codable, Equatable {
     public var selectionProbability: Double?
     /// The believed acceptance rate: the release's prior updated by the partner's own outcomes.
     public var posterior: Posterior?
-    /// The partner's own invitations and acceptances of it so far (as of the day's start).
+    /// The partner's own invitations and acceptances of it so far (as of the day's cut, five
+    /// minutes before it began).
     public var invited: Int64?
     public var accepted: Int64?
     /// Unexpected, and accepted significantly more often than the partner's average (one-sided
