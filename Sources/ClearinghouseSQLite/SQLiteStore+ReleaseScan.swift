@@ -1,6 +1,7 @@
 import ClearinghouseCore
 import GRDB
 import GRDBSQLite
+import Metrics
 
 extension SQLiteStore {
     public func readReleaseSignals<Sink: PersonSignalSink & Sendable>(
@@ -8,8 +9,10 @@ extension SQLiteStore {
     ) async throws -> (catalog: ReleaseCatalog, sinks: [Sink]) {
         // Several readers see one snapshot only if nothing committed between their starts;
         // each reader checks the ledger's high-water mark, and a mismatch means read again.
+        // (GRDB's DatabaseSnapshotPool would share one snapshot among readers, but it needs
+        // SQLite built with SQLITE_ENABLE_SNAPSHOT, which Debian's libsqlite3 is not.)
         if parts > 1 {
-            for _ in 0..<2 {
+            for attempt in 1...Self.parallelReadAttempts {
                 let plan = try await writer.read { db in try ReleaseScanPlan(db, now: now, parts: parts) }
                 let sinks = plan.ranges.map { _ in makeSink(plan.catalog) }
                 let marks = try await withThrowingTaskGroup(of: Int64.self) { group in
@@ -33,8 +36,16 @@ extension SQLiteStore {
                     return marks
                 }
                 if marks.allSatisfy({ $0 == plan.ledgerMark }) { return (plan.catalog, sinks) }
-                logger.info("a batch committed while a release was reading; reading again")
+                Counter(label: "clearinghouse_release_scan_restarts_total").increment()
+                logger.notice(
+                    "a batch committed while a release was reading in parallel; reading again",
+                    metadata: ["release.scan_attempt": "\(attempt)", "release.scan_parts": "\(parts)"])
             }
+            // Never silent: one reader is a consistent snapshot but uses one core.
+            Counter(label: "clearinghouse_release_scan_single_reader_total").increment()
+            logger.warning(
+                "batches kept committing while the release read in parallel; it reads with one reader instead",
+                metadata: ["release.scan_attempts": "\(Self.parallelReadAttempts)", "release.scan_parts": "\(parts)"])
         }
         return try await writer.read { db in
             let plan = try ReleaseScanPlan(db, now: now, parts: 1)
@@ -43,6 +54,9 @@ extension SQLiteStore {
             return (plan.catalog, [sink])
         }
     }
+
+    /// Parallel reads tried before a release reads with one reader.
+    static let parallelReadAttempts = 2
 }
 
 /// What a release scan needs before reading signals: the catalog, how categories map to items
