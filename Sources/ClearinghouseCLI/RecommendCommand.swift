@@ -51,7 +51,7 @@ struct RecommendCommand: AsyncParsableCommand {
         switch learned.lists(
             table: table, record: record, partner: partner, category: category, kind: kind, limit: limit, mode: mode, day: day,
             outcomes: try await admin.store.outcomes(partner: partner, endingAfter: nil),
-            pooled: PooledAcceptance.latest(in: try await admin.store.releases(), upTo: record.id))
+            pooled: PooledAcceptance.latest(in: try await admin.store.releases(), upTo: record.id, feedback: admin.settings.feedback))
         {
         case .failure(.categoryNotFound):
             throw ValidationError(

@@ -8,16 +8,24 @@ extension PostgresStore {
         try await fetch("SELECT COALESCE(SUM(rho), 0)::float8 FROM release WHERE budget_period = \(period)").single(Double.self)
     }
 
-    public func storeRelease(_ release: NewRelease, budget: PrivacyBudget) async throws -> ReleaseRecord {
-        let json = try release.storedJSON()
-        let blob = release.table.encoded().buffer
+    public func storeRelease(_ computed: NewRelease, budget: PrivacyBudget) async throws -> ReleaseRecord {
+        let blob = computed.table.encoded().buffer
         let id = try await write { connection in
             // The ledger lock first: releases (in any daemon) store one at a time, each
-            // reading what the one before spent.
+            // reading what the ones before spent and whether one of them pooled since this
+            // release's window began.
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.ledgerLock))", logger: logger)
             let spent = try await connection.query(
-                "SELECT COALESCE(SUM(rho), 0)::float8 FROM release WHERE budget_period = \(release.budgetPeriod)", logger: logger
+                "SELECT COALESCE(SUM(rho), 0)::float8 FROM release WHERE budget_period = \(computed.budgetPeriod)", logger: logger
             ).single(Double.self)
+            var pooledSince = false
+            if let start = computed.pooled?.windowStartMilliseconds {
+                pooledSince = try await connection.query(
+                    "SELECT COUNT(*) FROM release WHERE pooled IS NOT NULL AND created_at > \(start)", logger: logger
+                ).single(Int64.self) > 0
+            }
+            let release = computed.settled(spentRho: spent, pooledSinceWindowStart: pooledSince, budget: budget)
+            let json = try release.storedJSON()
             let epsilonLeft = try budget.admit(release, spentRho: spent)
             let id = try await connection.query(
                 """

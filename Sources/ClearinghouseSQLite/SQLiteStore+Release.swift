@@ -11,13 +11,17 @@ extension SQLiteStore {
         try Double.fetchOne(db, sql: "SELECT COALESCE(SUM(rho), 0) FROM release WHERE budget_period = ?", arguments: [period]) ?? 0
     }
 
-    public func storeRelease(_ release: NewRelease, budget: PrivacyBudget) async throws -> ReleaseRecord {
-        let json = try release.storedJSON()
-        let blob = Data(release.table.encoded())
+    public func storeRelease(_ computed: NewRelease, budget: PrivacyBudget) async throws -> ReleaseRecord {
+        let blob = Data(computed.table.encoded())
         let id: Int64 = try await writer.write { db in
-            // SQLite's single writer makes this read and the insert below one step for every
+            // SQLite's single writer makes these reads and the insert below one step for every
             // process: no other release can be stored in between.
-            let epsilonLeft = try budget.admit(release, spentRho: try Self.spentRho(db, period: release.budgetPeriod))
+            let spent = try Self.spentRho(db, period: computed.budgetPeriod)
+            let release = computed.settled(
+                spentRho: spent, pooledSinceWindowStart: try Self.pooledSince(db, computed.pooled?.windowStartMilliseconds),
+                budget: budget)
+            let json = try release.storedJSON()
+            let epsilonLeft = try budget.admit(release, spentRho: spent)
             try db.execute(
                 sql: """
                     INSERT INTO release (created_at, trigger, budget_period, rho, epsilon_left, settings, plan, summary, duration_ms, pairs,
@@ -36,6 +40,12 @@ extension SQLiteStore {
         }
         guard let record = try await self.release(id: id) else { throw StoreError.notMigrated }
         return record
+    }
+
+    /// Whether a stored release pooled outcomes after `start` (none asked: false).
+    private static func pooledSince(_ db: Database, _ start: Int64?) throws -> Bool {
+        guard let start else { return false }
+        return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM release WHERE pooled IS NOT NULL AND created_at > ?", arguments: [start]) ?? 0 > 0
     }
 
     public func releases() async throws -> [ReleaseRecord] {

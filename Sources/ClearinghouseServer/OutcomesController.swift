@@ -80,18 +80,18 @@ public struct OutcomesController: Sendable {
         }
 
         let batch: OutcomeBatch
-        let releases = try await releases(named: decoded.lines)
-        let history = try await store.outcomes(partner: partner.id, endingAfter: nil)
-        // When the reports count for lists: as close to the commit as can be (a day's lists
-        // count what was recorded five minutes before the day began; see UTCDay.countsBefore).
-        let recordedAt = clock()
         switch OutcomeValidator(settings: settings.recommendation).check(
-            decoded, partner: partner.id, releases: releases, history: history, now: recordedAt)
+            decoded, partner: partner.id, releases: try await releases(named: decoded.lines),
+            history: try await store.outcomes(partner: partner.id, endingAfter: nil), now: now)
         {
         case .success(let checked): batch = checked
         case .failure(let invalid):
             throw rejected(.invalidLines(Array(invalid.lines.prefix(settings.limits.maxErrorsReported))), bodyRead: true, context)
         }
+        // When the reports count for lists: stamped as close to the commit as can be, after the
+        // body and the checks (a day's lists count what was recorded five minutes before the day
+        // began, UTCDay.countsBefore, which leaves the store call that margin).
+        let recordedAt = clock()
 
         let result: OutcomeStoreResult
         do {

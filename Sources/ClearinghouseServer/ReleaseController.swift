@@ -85,7 +85,7 @@ public struct ReleaseController: Sendable {
             let learned = LearnedRecommendations(settings: recommendation, feedback: feedback)
             switch learned.lists(
                 table: table, record: record, partner: partner.id, category: category, kind: kind, limit: limit, mode: mode, day: day,
-                outcomes: outcomes, pooled: PooledAcceptance.latest(in: try await store.releases(), upTo: record.id))
+                outcomes: outcomes, pooled: PooledAcceptance.latest(in: try await store.releases(), upTo: record.id, feedback: feedback))
             {
             case .success(let lists):
                 context.logger.info(

@@ -64,6 +64,11 @@ struct LearningPolicyTests {
         // Outcomes recorded after the day began are not counted yet; a replaced report no longer is.
         let late = Self.context([Self.record(target.item, invited: 800, accepted: 200, recordedAt: Self.day.start + 1)])
         #expect(policy.assemble(ranked, limit: 5, context: late).suggestions.allSatisfy { $0.invited == 0 })
+        // The day's cut is five minutes before it began: a batch stamped inside them waits a day.
+        let justBefore = Self.record(target.item, invited: 800, accepted: 200, recordedAt: Self.day.start - 60_000)
+        #expect(PartnerOutcomes(records: [justBefore], asOf: Self.day.countsBefore).total.invited == 0)
+        let inTime = Self.record(target.item, invited: 800, accepted: 200, recordedAt: Self.day.start - 6 * 60_000)
+        #expect(PartnerOutcomes(records: [inTime], asOf: Self.day.countsBefore).total.invited == 800)
         var replaced = Self.record(target.item, invited: 800, accepted: 200)
         replaced.replacedAt = Self.day.start - 1
         #expect(PartnerOutcomes(records: [replaced], asOf: Self.day.start).total.invited == 0)

@@ -94,8 +94,26 @@ struct PooledAcceptanceTests {
         let old = [record(id: 2, daysBefore: 1, pooled: false), record(id: 1, daysBefore: 28, pooled: true)]
         #expect(PooledAcceptance.isDue(at: Self.now, releases: old, privacy: Self.privacy, feedback: Self.feedback))
         #expect(!PooledAcceptance.isDue(at: Self.now, releases: [], privacy: PrivacySettings(differentialPrivacy: false), feedback: Self.feedback))
-        #expect(PooledAcceptance.latest(in: old, upTo: 2)?.rho == 0.1)
-        #expect(PooledAcceptance.latest(in: old, upTo: 0) == nil)
+        #expect(PooledAcceptance.latest(in: old, upTo: 2, feedback: Self.feedback)?.rho == 0.1)
+        #expect(PooledAcceptance.latest(in: old, upTo: 0, feedback: Self.feedback) == nil)
+        let stale = [record(id: 2, daysBefore: 1, pooled: false), record(id: 1, daysBefore: 58, pooled: true)]
+        #expect(PooledAcceptance.latest(in: stale, upTo: 2, feedback: Self.feedback) == nil, "older than two windows: no longer steers")
+    }
+
+    @Test("the store keeps a pooled acceptance only when no release pooled since its window began and both fit the budget")
+    func settling() throws {
+        let pooled = PooledAcceptance(
+            windowStart: "", windowEnd: "", rho: 0.01, epsilon: 1, sigma: 1, threshold: 1, l2Sensitivity: 1, partners: 2, items: [])
+        let release = NewRelease(
+            createdAt: Self.now, trigger: "test", settings: Self.privacy, plan: Self.privacy.plan, summary: ReleaseSummary(),
+            budgetPeriod: "2026-12", durationMilliseconds: 0,
+            table: ReleasedTable(catalog: ReleaseCatalog(partners: [], items: []), pairs: []), pooled: pooled)
+        let budget = PrivacyBudget()
+        #expect(release.settled(spentRho: 0, pooledSinceWindowStart: false, budget: budget).pooled == pooled)
+        #expect(release.settled(spentRho: 0, pooledSinceWindowStart: true, budget: budget).pooled == nil)
+        let full = budget.rhoLimit - Self.privacy.plan.rho - 0.005
+        #expect(release.settled(spentRho: full, pooledSinceWindowStart: false, budget: budget).pooled == nil)
+        #expect(release.settled(spentRho: full, pooledSinceWindowStart: false, budget: budget).chargedRho == Self.privacy.plan.rho)
     }
 
     @Test("nothing is pooled, and nothing spent, without differential privacy or without outcomes in the window")
@@ -108,5 +126,10 @@ struct PooledAcceptanceTests {
         #expect(
             PooledAcceptance.compute(
                 records: [Self.records.last!], now: Self.now, privacy: Self.privacy, feedback: Self.feedback, generator: &generator) == nil)
+        // Reports from one partner only: no item could be published, so nothing is drawn or spent.
+        #expect(
+            PooledAcceptance.compute(
+                records: [Self.records[2], Self.records[4]], now: Self.now, privacy: Self.privacy, feedback: Self.feedback,
+                generator: &generator) == nil)
     }
 }

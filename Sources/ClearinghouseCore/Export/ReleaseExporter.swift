@@ -44,7 +44,7 @@ public struct ReleaseExporter: Sendable {
         if let budget {
             status = BudgetStatus(budget: budget.budget, settings: budget.privacy, releases: try await store.releases(), at: now)
         }
-        let pooled = PooledAcceptance.latest(in: try await store.releases(), upTo: record.id)
+        let pooled = PooledAcceptance.latest(in: try await store.releases(), upTo: record.id, feedback: feedback)
         var outcomes: [Outcome] = []
         for partner in chosen {
             guard

@@ -2,7 +2,7 @@ import Foundation
 
 /// The consortium's acceptance of each suggested item, pooled over every partner that invited
 /// it, as one release publishes it: discrete Gaussian noise on both counts, and only items that
-/// at least two partners invited, whose true invitations come from at least k distinct
+/// at least two partners reported, whose true invitations come from at least k distinct
 /// customers (under the attested bound) and whose noisy invitations reach the threshold.
 ///
 /// A release pools at most once per pooling window (`feedback.pool_days`): the windows of two
@@ -19,8 +19,20 @@ public struct PooledAcceptance: Sendable, Codable, Equatable {
         /// Noisy; accepted is clamped to 0...invited.
         public var invited: Int64
         public var accepted: Int64
-        /// How many partners' reports it pools (at least ``PooledAcceptance/minimumPartners``).
+        /// How many partners reported it (at least ``PooledAcceptance/minimumPartners``). Kept
+        /// inside the daemon: published, it would tell two reporters when subtracting their own
+        /// counts leaves exactly the other's.
         public var partners: Int
+
+        enum CodingKeys: String, CodingKey { case item, invited, accepted }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            item = try container.decode(String.self, forKey: .item)
+            invited = try container.decode(Int64.self, forKey: .invited)
+            accepted = try container.decode(Int64.self, forKey: .accepted)
+            partners = PooledAcceptance.minimumPartners
+        }
 
         public init(item: String, invited: Int64, accepted: Int64, partners: Int = PooledAcceptance.minimumPartners) {
             self.item = item
@@ -32,8 +44,9 @@ public struct PooledAcceptance: Sendable, Codable, Equatable {
         public var rate: Double { invited > 0 ? Double(accepted) / Double(invited) : 0 }
     }
 
-    /// An item is pooled only from this many partners' reports or more: one partner's own
-    /// results are never published as the consortium's.
+    /// An item is pooled only when this many partners or more reported it (sent a line for
+    /// it, even of zero invitations: whether a partner reports is the partner's doing, not a
+    /// customer's). One partner's lines alone are never published as the consortium's.
     public static let minimumPartners = 2
 
     /// The outcome periods counted lie within [windowStart, windowEnd] (RFC 3339).
@@ -62,10 +75,21 @@ public struct PooledAcceptance: Sendable, Codable, Equatable {
     public var byItem: [String: Item] { Dictionary(items.map { ($0.item, $0) }, uniquingKeysWith: { first, _ in first }) }
 
     /// The pooled acceptance lists built on release `id` use: the newest published by that
-    /// release or an earlier one (a release pools once per window; those between carry none).
-    public static func latest(in releases: [ReleaseRecord], upTo id: Int64) -> PooledAcceptance? {
-        releases.filter { $0.id <= id && $0.pooled != nil }.max { $0.id < $1.id }?.pooled
+    /// release or an earlier one (a release pools once per window; those between carry none),
+    /// unless it is older than two windows before that release: a stale pool stops steering.
+    public static func latest(in releases: [ReleaseRecord], upTo id: Int64, feedback: FeedbackSettings) -> PooledAcceptance? {
+        guard let release = releases.first(where: { $0.id == id }), let at = RFC3339.parseMilliseconds(release.createdAt) else {
+            return nil
+        }
+        let oldest = at - 2 * Int64(feedback.poolDays) * 86_400_000
+        return releases.filter { record in
+            record.id <= id && record.pooled != nil && (RFC3339.parseMilliseconds(record.createdAt).map { $0 >= oldest } ?? false)
+        }.max { $0.id < $1.id }?.pooled
     }
+
+    /// The window's first instant, in milliseconds: a release stored after it that pooled too
+    /// would overlap this one (the store checks, in the transaction that stores the release).
+    public var windowStartMilliseconds: Int64? { RFC3339.parseMilliseconds(windowStart) }
 
     /// Whether a release at `now` pools: differential privacy on, and no pooled release within
     /// the last `feedback.pool_days` (so that pooling windows never overlap).
@@ -103,6 +127,9 @@ public struct PooledAcceptance: Sendable, Codable, Equatable {
             totals[record.line.suggested, default: OutcomeTotals()].add(record.line)
             reporters[record.line.suggested, default: []].insert(record.partner)
         }
+        // No item that enough partners reported: nothing could be published, so nothing is
+        // drawn or spent (which partners reported is theirs to decide, not a customer's).
+        guard reporters.values.contains(where: { $0.count >= minimumPartners }) else { return nil }
         let sampler = DiscreteGaussian(sigmaSquared: plan.sigmaSquared)
         var items: [Item] = []
         // Every item is noised, in name order, whether or not it is published.

@@ -23,6 +23,16 @@ extension PrivacyBudget {
 }
 
 extension NewRelease {
+    /// The release as it is stored, decided in the transaction that stores it: without its
+    /// pooled acceptance when another release pooled within its window since it was computed
+    /// (windows never overlap), or when the period has room for the release alone.
+    public func settled(spentRho spent: Double, pooledSinceWindowStart: Bool, budget: PrivacyBudget) -> NewRelease {
+        guard let pooled else { return self }
+        var settled = self
+        if pooledSinceWindowStart || !budget.allows(cost: plan.rho + pooled.rho, spent: spent) { settled.pooled = nil }
+        return settled
+    }
+
     /// The rho recorded against the budget: the release's and its pooled acceptance's; zero
     /// when differential privacy is off.
     public var chargedRho: Double { settings.differentialPrivacy ? plan.rho + (pooled?.rho ?? 0) : 0 }

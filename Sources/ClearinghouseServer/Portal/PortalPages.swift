@@ -101,7 +101,7 @@ struct PortalPages: Sendable {
         for kind in RecommendationKind.allCases {
             switch learned.lists(
                 table: table, record: record, partner: partner, category: chosen, kind: kind, limit: Self.suggestionsPerList,
-                mode: .mixed, day: day, outcomes: outcomes, pooled: PooledAcceptance.latest(in: releases, upTo: record.id))
+                mode: .mixed, day: day, outcomes: outcomes, pooled: PooledAcceptance.latest(in: releases, upTo: record.id, feedback: runtime.settings.feedback))
             {
             case .success(let found):
                 for list in found { lists[list.category, default: []].append(Self.list(list, kind: kind)) }
