@@ -12,7 +12,9 @@ struct OutcomesHTTPTests {
     /// Every pair with some lift is a candidate: lists long enough to explore in.
     static let recommendation = RecommendationSettings(minimumLift: 1.0)
     static let today = UTCDay(containing: WallClock.nowMilliseconds())
-    static var tomorrow: String { UTCDay(containing: today.start + 86_400_000).description }
+    /// A day whose list counts every report recorded so far: it begins more than the day's
+    /// five-minute cut after now, whatever the time of day the test runs (also around midnight).
+    static var tomorrow: String { UTCDay(containing: WallClock.nowMilliseconds() + 86_400_000 + 600_000).description }
 
     static func line(
         release: Int64, kind: String = "cross", item: String, suggested: String, invited: Int, accepted: Int, week: Int = 1
