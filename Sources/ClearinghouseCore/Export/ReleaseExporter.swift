@@ -40,11 +40,12 @@ public struct ReleaseExporter: Sendable {
         guard let record = try await store.release(id: releaseID), let table = try await store.releasedTable(id: record.id)
         else { throw ExportError.noRelease(releaseID.map { "\($0)" } ?? "latest") }
         let chosen = partners ?? table.catalog.partners
+        let releases = try await store.releases()
         var status: BudgetStatus?
         if let budget {
-            status = BudgetStatus(budget: budget.budget, settings: budget.privacy, releases: try await store.releases(), at: now)
+            status = BudgetStatus(budget: budget.budget, settings: budget.privacy, releases: releases, at: now)
         }
-        let pooled = PooledAcceptance.latest(in: try await store.releases(), upTo: record.id, feedback: feedback)
+        let pooled = PooledAcceptance.latest(in: releases, upTo: record.id, feedback: feedback)
         var outcomes: [Outcome] = []
         for partner in chosen {
             guard

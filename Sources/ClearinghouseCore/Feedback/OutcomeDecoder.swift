@@ -17,16 +17,13 @@ public final class OutcomeDecoder {
     let limits: IngestLimits
     let maxPeriodDays: Int
     let now: Int64
-    private var splitter: LineSplitter
-    private let inflater: GzipInflater?
-    private var contentDigest = SHA256()
-    private var sentDigest = SHA256()
+    private let body: BatchBodyReader
     private var columns: [String]?
     private var sawFirstLine = false
     private var errors: [LineError] = []
     private var lineNumbers: [Int] = []
     public private(set) var lines: [OutcomeLine] = []
-    public private(set) var rawBytes = 0
+    public var rawBytes: Int { body.rawBytes }
     private var recordCount = 0
 
     public init(format: BodyFormat, gzip: Bool, limits: IngestLimits, maxPeriodDays: Int, now: Int64) {
@@ -34,24 +31,12 @@ public final class OutcomeDecoder {
         self.limits = limits
         self.maxPeriodDays = maxPeriodDays
         self.now = now
-        splitter = LineSplitter(maxLineBytes: limits.maxLineBytes)
-        inflater = gzip ? GzipInflater(maxOutputBytes: limits.maxDecodedBytes) : nil
+        body = BatchBodyReader(gzip: gzip, limits: limits)
     }
 
     /// Feeds the next chunk of the raw (possibly gzip) body.
     public func feed(_ chunk: UnsafeRawBufferPointer) throws(Rejection) {
-        rawBytes += chunk.count
-        guard rawBytes <= limits.maxBodyBytes else { throw .bodyTooLarge(limit: limits.maxBodyBytes) }
-        if inflater != nil { sentDigest.update(bufferPointer: chunk) }
-        do {
-            if let inflater {
-                try inflater.inflate(chunk) { try self.consume($0) }
-            } else {
-                try consume(chunk)
-            }
-        } catch {
-            throw BatchDecoder.rejection(for: error)
-        }
+        try body.feed(chunk) { line, number in try self.handle(line: line, number: number) }
         if !errors.isEmpty && errors.count >= limits.maxErrorsReported { throw .invalidLines(errors) }
     }
 
@@ -59,12 +44,7 @@ public final class OutcomeDecoder {
     /// (``DecodedOutcomes/problems``), so that the checks against releases can name every bad
     /// line of the batch at once; only a body that is not a batch at all is thrown.
     public func finish() throws(Rejection) -> DecodedOutcomes {
-        do {
-            try inflater?.finish()
-            try splitter.finish { line, number in try self.handle(line: line, number: number) }
-        } catch {
-            throw BatchDecoder.rejection(for: error)
-        }
+        try body.finish { line, number in try self.handle(line: line, number: number) }
         if format == .csv && columns == nil && rawBytes > 0 {
             errors.append(
                 LineError(
@@ -85,15 +65,9 @@ public final class OutcomeDecoder {
         }
         errors.sort { $0.line < $1.line }
         guard !lines.isEmpty || !errors.isEmpty else { throw .empty }
-        let content = Array(contentDigest.finalize())
+        let digests = body.digests()
         return DecodedOutcomes(
-            lines: lines, lineNumbers: lineNumbers, problems: errors, bodyDigest: content,
-            sentDigest: inflater == nil ? content : Array(sentDigest.finalize()))
-    }
-
-    private func consume(_ decoded: UnsafeRawBufferPointer) throws {
-        contentDigest.update(bufferPointer: decoded)
-        try splitter.feed(decoded) { line, number in try self.handle(line: line, number: number) }
+            lines: lines, lineNumbers: lineNumbers, problems: errors, bodyDigest: digests.content, sentDigest: digests.sent)
     }
 
     private func handle(line rawLine: UnsafeRawBufferPointer, number: Int) throws {

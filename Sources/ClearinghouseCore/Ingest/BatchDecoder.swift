@@ -28,17 +28,11 @@ public final class BatchDecoder {
     public let format: BodyFormat
     private let limits: IngestLimits
     private var builder: LineRecordBuilder
-    private var splitter: LineSplitter
+    private let body: BatchBodyReader
     private var csv = CSVLineReader()
-    private let inflater: GzipInflater?
     private let spool: BatchSpool
-    /// Of the body's content (inflated when gzip): the same lines compressed by another gzip
-    /// are the same request, so a partner's retry never depends on its compressor's bytes.
-    private var contentDigest = SHA256()
-    /// Of the bytes as sent, which earlier versions keyed batches by.
-    private var sentDigest = SHA256()
     private var errors: [LineError] = []
-    public private(set) var rawBytes = 0
+    public var rawBytes: Int { body.rawBytes }
     public private(set) var recordCount = 0
     private var sawFirstLine = false
 
@@ -55,37 +49,19 @@ public final class BatchDecoder {
         self.format = format
         self.limits = limits
         self.builder = LineRecordBuilder(kind: kind, deriver: deriver, now: now, limits: limits)
-        self.splitter = LineSplitter(maxLineBytes: limits.maxLineBytes)
-        self.inflater = gzip ? GzipInflater(maxOutputBytes: limits.maxDecodedBytes) : nil
+        self.body = BatchBodyReader(gzip: gzip, limits: limits)
         self.spool = BatchSpool(memoryLimit: limits.spoolMemoryBytes, directory: spoolDirectory)
     }
 
     /// Feeds the next chunk of the raw (possibly gzip) body.
     public func feed(_ chunk: UnsafeRawBufferPointer) throws(Rejection) {
-        rawBytes += chunk.count
-        guard rawBytes <= limits.maxBodyBytes else { throw .bodyTooLarge(limit: limits.maxBodyBytes) }
-        // Without gzip the bytes sent are the content: one digest serves both.
-        if inflater != nil { sentDigest.update(bufferPointer: chunk) }
-        do {
-            if let inflater {
-                try inflater.inflate(chunk) { try self.consume($0) }
-            } else {
-                try consume(chunk)
-            }
-        } catch {
-            throw Self.rejection(for: error)
-        }
+        try body.feed(chunk) { line, number in try self.handle(line: line, number: number) }
         if !errors.isEmpty && errors.count >= limits.maxErrorsReported { throw .invalidLines(errors) }
     }
 
     /// Ends the body: checks it was whole and valid, and returns the batch.
     public func finish() throws(Rejection) -> DecodedBatch {
-        do {
-            try inflater?.finish()
-            try splitter.finish { line, number in try self.handle(line: line, number: number) }
-        } catch {
-            throw Self.rejection(for: error)
-        }
+        try body.finish { line, number in try self.handle(line: line, number: number) }
         guard errors.isEmpty else { throw .invalidLines(errors) }
         if format == .csv && !csv.hasHeader && rawBytes > 0 {
             throw .invalidLines([
@@ -101,15 +77,10 @@ public final class BatchDecoder {
         } catch {
             throw Self.rejection(for: error)
         }
-        let content = Array(contentDigest.finalize())
+        let digests = body.digests()
         return DecodedBatch(
             kind: kind, received: recordCount, categories: builder.categoryNames,
-            bodyDigest: content, sentDigest: inflater == nil ? content : Array(sentDigest.finalize()), records: records)
-    }
-
-    private func consume(_ decoded: UnsafeRawBufferPointer) throws {
-        contentDigest.update(bufferPointer: decoded)
-        try splitter.feed(decoded) { line, number in try self.handle(line: line, number: number) }
+            bodyDigest: digests.content, sentDigest: digests.sent, records: records)
     }
 
     private func handle(line rawLine: UnsafeRawBufferPointer, number: Int) throws {
