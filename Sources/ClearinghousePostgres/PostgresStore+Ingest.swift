@@ -228,6 +228,13 @@ struct PostgresBatchWriter {
                     key: Data(consent.personKey), purposes: consent.purposes, grantedAt: consent.grantedAt,
                     expiresAt: consent.expiresAt, proof: consent.proof.isEmpty ? nil : String(decoding: consent.proof, as: UTF8.self)))
         }
+        // One consent batch of a partner at a time: FOR UPDATE below locks only consents that
+        // exist, so two batches granting a person's first consent at once would both decide
+        // "create" and the later commit would win whatever its grant time (the earlier grant
+        // could overwrite the later). Taken before any other lock, and only by consent batches,
+        // so it cannot close a cycle with the locks below.
+        try await connection.query(
+            "SELECT pg_advisory_xact_lock(hashtextextended(\("consents:\(partner.rowID)"), 0))", logger: logger)
         // In key order: two batches creating the same new persons then insert them in the same
         // order, so one waits for the other instead of deadlocking on the unique index.
         let personOf = try await lockPersons(
