@@ -142,7 +142,8 @@ public enum ConfigurationLoader {
             maxHeaderBytes: integer("server.max_header_bytes"),
             storage: storage,
             leaseSeconds: integer("cluster.lease_seconds"),
-            releaseEngine: ReleaseEngine(rawValue: text("release.engine")) ?? .memory,
+            releaseEngine: ReleaseEngine(rawValue: text("release.engine")) ?? .columnar,
+            releaseWorkers: integer("release.workers"),
             metricsHost: text("metrics.host"), metricsPort: integer("metrics.port"),
             portalSessionMinutes: integer("portal.session_minutes"))
     }

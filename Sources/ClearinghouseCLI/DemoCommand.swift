@@ -138,7 +138,7 @@ struct DemoCommand: AsyncParsableCommand {
 
         let service = ReleaseService(
             store: store, settings: runtime.settings.privacy, budget: runtime.settings.budget,
-            workers: ProcessInfo.processInfo.activeProcessorCount, engine: runtime.settings.releaseEngine,
+            workers: runtime.settings.releaseThreads, engine: runtime.settings.releaseEngine,
             feedback: runtime.settings.feedback)
         let record = try await service.releaseNow(trigger: "demo", at: WallClock.nowMilliseconds())
         say.step("released: partners read only its noisy counts above the threshold; the exact sizes below are the operator's view")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClearinghouseCore
+import ClearinghouseServer
 import Foundation
 
 /// `clearinghouse release`: compute, list and inspect releases (the operator's view).
@@ -11,23 +12,52 @@ struct ReleaseCommand: AsyncParsableCommand {
 
     struct Now: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Compute and store a release from the live-consented signals (spends privacy budget).")
+            abstract: "Compute and store a release from the live-consented signals (spends privacy budget).",
+            discussion: """
+                With the daemon running on the same data folder, the daemon computes it (asked over \
+                admin.sock in the data folder) from its columnar copy of the signals; otherwise, or \
+                with --scan, this command scans the database itself. The counts are the same either way.
+                """)
 
         @OptionGroup var options: GlobalOptions
         @Option(name: .long, help: "Output format: text or json.") var format: OutputFormat = .text
+        @Flag(name: .long, help: "Scan the database in this process even when a daemon runs.") var scan = false
 
         func run() async throws {
-            let admin = try await AdminContext.open(options, access: .write)
-            let service = ReleaseService(
-                store: admin.store, settings: admin.settings.privacy, budget: admin.settings.budget,
-                workers: ProcessInfo.processInfo.activeProcessorCount, engine: admin.settings.releaseEngine,
-                feedback: admin.settings.feedback)
-            let record = try await service.releaseNow(trigger: "cli", at: WallClock.nowMilliseconds())
+            let record: ReleaseRecord
+            if !scan, let asked = try await askDaemon() {
+                record = asked
+            } else {
+                let admin = try await AdminContext.open(options, access: .write)
+                // A one-off process has no columnar copy to keep: building one to count once
+                // would read the same rows as the scan, and hold them.
+                let engine = admin.settings.releaseEngine == .columnar ? ReleaseEngine.memory : admin.settings.releaseEngine
+                let service = ReleaseService(
+                    store: admin.store, settings: admin.settings.privacy, budget: admin.settings.budget,
+                    workers: admin.settings.releaseThreads, engine: engine, feedback: admin.settings.feedback)
+                record = try await service.releaseNow(trigger: "cli", at: WallClock.nowMilliseconds())
+            }
             switch format {
             case .json: try printJSON(record)
             case .text: print(ReleaseText.describe(record))
             }
         }
+
+        /// The release the running daemon computed, or `nil` when no daemon listens.
+        private func askDaemon() async throws -> ReleaseRecord? {
+            let settings = try await options.settings()
+            guard let answer = try AdminSocketClient.post("release", dataDirectory: settings.dataDirectory) else { return nil }
+            guard answer.status == 200 else {
+                let failure = try? JSONDecoder().decode(AdminSocket.Failure.self, from: answer.body)
+                throw DaemonRefused(description: failure?.error ?? "the daemon answered \(answer.status) to release now")
+            }
+            return try JSONDecoder().decode(ReleaseRecord.self, from: answer.body)
+        }
+    }
+
+    /// The daemon's own reason for not making the release, printed as the command's error.
+    struct DaemonRefused: Error, CustomStringConvertible {
+        var description: String
     }
 
     struct List: AsyncParsableCommand {

@@ -168,8 +168,11 @@ public enum SettingsCatalog {
             key: "privacy.budget_period", kind: .choice(PrivacyBudget.Period.allCases.map(\.rawValue)), defaultValue: "month",
             summary: "Calendar period (UTC) of the epsilon budget: day, week or month."),
         Setting(
-            key: "release.engine", kind: .choice(ReleaseEngine.allCases.map(\.rawValue)), defaultValue: "memory",
-            summary: "Where releases count: memory (from one database snapshot, the fast default on both backends) or database (SQL in PostgreSQL with the same contribution bounds; for Citus, where no single process should pull every signal)."),
+            key: "release.engine", kind: .choice(ReleaseEngine.allCases.map(\.rawValue)), defaultValue: "columnar",
+            summary: "Where releases count: columnar (the daemon's copy of the signals in memory, kept true by its own commits and rebuilt after anyone else's; SQLite, elsewhere it scans), memory (a scan of one database snapshot, both backends) or database (SQL in PostgreSQL with the same contribution bounds; for Citus, where no single process should pull every signal)."),
+        Setting(
+            key: "release.workers", kind: .integer(0...1024), defaultValue: "0",
+            summary: "Counting threads of a release (0: one per core); never more than the cores, and accumulators together stay within 64 MiB."),
         Setting(
             key: "release.every", kind: .interval, defaultValue: "24h",
             summary: "The daemon computes a release this often (30m, 24h, 7d), or never with off."),

@@ -8,10 +8,15 @@ import GRDB
 /// Used on the writer connection only, where SQLite serializes writers across processes, so
 /// two appends can never take the same sequence number (PostgreSQL takes a lock instead: see
 /// `PostgresLedger`). The entry itself, its canonical details and hash, come from the domain.
+///
+/// Every append also says what its transaction did to signals (`signals`): once it commits,
+/// the columnar copy hears it with the entry's sequence, on the writer's queue, so in commit
+/// order. A caller that does not know says `.unknown` and the copy is dropped.
 enum LedgerAppender {
     @discardableResult
     static func append(
-        _ db: Database, action: LedgerAction, partner: String?, details: some Encodable, at now: Int64
+        _ db: Database, action: LedgerAction, partner: String?, details: some Encodable, at now: Int64,
+        signals change: SignalChange, copy: SignalCopy
     ) throws -> LedgerEntry {
         let last = try Row.fetchOne(db, sql: "SELECT sequence, hash FROM ledger ORDER BY sequence DESC LIMIT 1")
         let head = last.map { LedgerHead(sequence: $0[0], hash: Array($0[1] as Data)) }
@@ -22,6 +27,8 @@ enum LedgerAppender {
         try db.execute(
             sql: "INSERT INTO meta (key, value) VALUES ('ledger_head', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             arguments: [LedgerHead(entry).text])
+        let sequence = entry.sequence
+        db.afterNextTransaction(onCommit: { _ in copy.committed(sequence: sequence, change: change) })
         return entry
     }
 

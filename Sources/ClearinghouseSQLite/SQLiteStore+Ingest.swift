@@ -30,7 +30,8 @@ extension SQLiteStore {
             }
             let entry = try LedgerAppender.append(
                 db, action: batch.kind.ledgerAction, partner: partner.id,
-                details: BatchLedgerDetails(receipt: receipt, bodyDigest: batch.bodyDigest), at: now)
+                details: BatchLedgerDetails(receipt: receipt, bodyDigest: batch.bodyDigest), at: now,
+                signals: writer.changes.change, copy: signalCopy)
             receipt.ledgerSequence = entry.sequence
             receipt.ledgerHash = Hex.encode(entry.hash)
             let receiptJSON = String(decoding: try JSONEncoder().encode(receipt), as: UTF8.self)
@@ -39,7 +40,9 @@ extension SQLiteStore {
                 arguments: [receipt.accepted, receiptJSON, DroppedLines.kept(dropped, idempotencyKey: idempotencyKey).map { Data($0) }, batchID])
             return .stored(receipt.answeringStored(at: now))
         }
-        if case .stored(let receipt) = outcome, (receipt.revoked ?? 0) > 0 {
+        if case .stored(let receipt) = outcome, (receipt.revoked ?? 0) > 0 || (receipt.signalsErased ?? 0) > 0 {
+            // The columnar copy first: erased signals leave memory before the answer.
+            await signalCopy.settleAsync()
             await removeErasedCopies()
         }
         return outcome
@@ -92,7 +95,8 @@ extension SQLiteStore {
         let completion = earlier.completion(storedNow: receipt.accepted, stillDropped: stillDropped.count)
         let entry = try LedgerAppender.append(
             db, action: batch.kind.ledgerAction, partner: partner.id,
-            details: BatchLedgerDetails(receipt: completion, bodyDigest: batch.bodyDigest), at: now)
+            details: BatchLedgerDetails(receipt: completion, bodyDigest: batch.bodyDigest), at: now,
+            signals: writer.changes.change, copy: signalCopy)
         var stored = completion.storedForm
         stored.ledgerSequence = entry.sequence
         stored.ledgerHash = Hex.encode(entry.hash)
@@ -113,6 +117,8 @@ struct BatchWriter {
     let batchID: Int64
     let now: Int64
     let pseudonymizer: AuditPseudonymizer
+    /// What this batch does to signals, for the columnar copy once it commits.
+    let changes = SignalChangeRecorder()
 
     /// Bound on the per-batch cache of consent lookups (entries), so memory stays flat for
     /// batches of any size.
@@ -176,6 +182,7 @@ struct BatchWriter {
             insert.bind(4, signal.weight)
             insert.bind(5, signal.observedAt)
             try insert.run()
+            changes.stored(StoredSignal(person: personID, partner: partner.rowID, category: categoryID, weight: signal.weight))
             accepted += 1
         }
         receipt.accepted = accepted
@@ -244,6 +251,7 @@ struct BatchWriter {
                 eraseSignals.bind(2, partner.rowID)
                 try eraseSignals.run()
                 tally.signalsErased += eraseSignals.changes
+                changes.erased(partner: partner.rowID, person: personID!)
             }
         }
         tally.fill(&receipt)
@@ -268,6 +276,7 @@ struct BatchWriter {
             try history.recordEnding(.revoked, personKey: revocation.personKey, personID: personID)
             let erasure = try eraser.erase(partner: partner.rowID, person: personID)
             erased += erasure.signals
+            changes.erased(partner: partner.rowID, person: personID)
             if erasure.consents > 0 {
                 revoked += 1
                 let pseudonym = pseudonymizer.pseudonym(of: revocation.personKey)

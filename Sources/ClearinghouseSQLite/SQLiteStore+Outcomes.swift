@@ -58,7 +58,7 @@ extension SQLiteStore {
             }
             let entry = try LedgerAppender.append(
                 db, action: .outcomesBatch, partner: partner.id,
-                details: OutcomeLedgerDetails(receipt: receipt, bodyDigest: batch.bodyDigest, corrections: corrections), at: now)
+                details: OutcomeLedgerDetails(receipt: receipt, bodyDigest: batch.bodyDigest, corrections: corrections), at: now, signals: .unchanged, copy: signalCopy)
             receipt.ledgerSequence = entry.sequence
             receipt.ledgerHash = Hex.encode(entry.hash)
             try db.execute(

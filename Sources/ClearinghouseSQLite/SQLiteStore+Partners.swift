@@ -13,7 +13,7 @@ extension SQLiteStore {
             try APIKeyRow(keyID: key.keyID, partnerID: partner.id!, secretDigest: Data(key.secretDigest), createdAt: now, revokedAt: nil)
                 .insert(db)
             try LedgerAppender.append(
-                db, action: .partnerAdded, partner: id.value, details: PartnerLedgerDetails.added(name: name, keyID: key.keyID), at: now)
+                db, action: .partnerAdded, partner: id.value, details: PartnerLedgerDetails.added(name: name, keyID: key.keyID), at: now, signals: .unchanged, copy: signalCopy)
         }
         logger.info("partner added", metadata: ["partner.id": "\(id)", "key.id": "\(key.keyID)"])
     }
@@ -28,7 +28,7 @@ extension SQLiteStore {
                 .updateAll(db, APIKeyRow.Columns.revokedAt.set(to: now))
             try APIKeyRow(keyID: key.keyID, partnerID: row.id!, secretDigest: Data(key.secretDigest), createdAt: now, revokedAt: nil)
                 .insert(db)
-            try LedgerAppender.append(db, action: .partnerKeyRotated, partner: partner.value, details: PartnerLedgerDetails.keyRotated(keyID: key.keyID), at: now)
+            try LedgerAppender.append(db, action: .partnerKeyRotated, partner: partner.value, details: PartnerLedgerDetails.keyRotated(keyID: key.keyID), at: now, signals: .unchanged, copy: signalCopy)
         }
         logger.info("partner key rotated", metadata: ["partner.id": "\(partner)", "key.id": "\(key.keyID)"])
     }
@@ -38,7 +38,7 @@ extension SQLiteStore {
             var row = try partnerRow(partner, db)
             row.status = "disabled"
             try row.update(db)
-            try LedgerAppender.append(db, action: .partnerDisabled, partner: partner.value, details: PartnerLedgerDetails.disabled, at: now)
+            try LedgerAppender.append(db, action: .partnerDisabled, partner: partner.value, details: PartnerLedgerDetails.disabled, at: now, signals: .unchanged, copy: signalCopy)
         }
         logger.info("partner disabled", metadata: ["partner.id": "\(partner)"])
     }
@@ -91,7 +91,7 @@ extension SQLiteStore {
             ).insert(db)
             try LedgerAppender.append(
                 db, action: .partnerKeyAdded, partner: partner.value,
-                details: PartnerLedgerDetails.keyAdded(keyID: key.keyID, role: role, label: label), at: now)
+                details: PartnerLedgerDetails.keyAdded(keyID: key.keyID, role: role, label: label), at: now, signals: .unchanged, copy: signalCopy)
         }
         logger.info("partner key added", metadata: ["partner.id": "\(partner)", "key.id": "\(key.keyID)", "key.role": "\(role)"])
     }
@@ -120,7 +120,7 @@ extension SQLiteStore {
             guard changed == 1 else { throw StoreError.keyNotFound(partner: partner.value, keyID: keyID) }
             try db.execute(sql: "DELETE FROM portal_session WHERE key_id = ?", arguments: [keyID])
             try LedgerAppender.append(
-                db, action: .partnerKeyRevoked, partner: partner.value, details: PartnerLedgerDetails.keyRevoked(keyID: keyID), at: now)
+                db, action: .partnerKeyRevoked, partner: partner.value, details: PartnerLedgerDetails.keyRevoked(keyID: keyID), at: now, signals: .unchanged, copy: signalCopy)
         }
         logger.info("partner key revoked", metadata: ["partner.id": "\(partner)", "key.id": "\(keyID)"])
     }

@@ -35,7 +35,7 @@ extension SQLiteStore {
             try db.execute(sql: "DELETE FROM signal WHERE observed_at < ?", arguments: [signalsObservedBefore])
             outcome.signalsPastRetention = db.changesCount
             if outcome.erasedAnything {
-                let entry = try LedgerAppender.append(db, action: .purge, partner: nil, details: outcome, at: now)
+                let entry = try LedgerAppender.append(db, action: .purge, partner: nil, details: outcome, at: now, signals: .unknown, copy: signalCopy)
                 outcome.ledgerSequence = entry.sequence
             }
             return outcome

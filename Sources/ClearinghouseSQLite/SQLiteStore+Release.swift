@@ -35,7 +35,7 @@ extension SQLiteStore {
             let id = db.lastInsertedRowID
             try LedgerAppender.append(
                 db, action: .releaseComputed, partner: nil, details: ReleaseLedgerDetails(releaseID: id, release: release),
-                at: release.createdAt)
+                at: release.createdAt, signals: .unchanged, copy: signalCopy)
             return id
         }
         guard let record = try await self.release(id: id) else { throw StoreError.notMigrated }

@@ -14,24 +14,28 @@ extension SQLiteStore {
         if parts > 1 {
             for attempt in 1...Self.parallelReadAttempts {
                 let plan = try await writer.read { db in try ReleaseScanPlan(db, now: now, parts: parts) }
-                let sinks = plan.ranges.map { _ in makeSink(plan.catalog) }
-                let marks = try await withThrowingTaskGroup(of: Int64.self) { group in
-                    var pending = Array(zip(plan.ranges, sinks).reversed())
+                // One sink per reader, not per range: a reader that finishes a range takes the
+                // next with the same sink, so memory grows with readers, not with ranges.
+                let readers = max(1, min(concurrency, plan.ranges.count))
+                let sinks = (0..<readers).map { _ in makeSink(plan.catalog) }
+                let marks = try await withThrowingTaskGroup(of: (mark: Int64, reader: Int).self) { group in
+                    var pending = Array(plan.ranges.reversed())
                     var marks: [Int64] = []
-                    func startNext() {
-                        guard let (range, sink) = pending.popLast() else { return }
+                    func startNext(_ reader: Int) {
+                        guard let range = pending.popLast() else { return }
+                        let sink = sinks[reader]
                         group.addTask {
                             try await writer.read { db in
                                 let mark = try ReleaseScanPlan.ledgerMark(db)
                                 if mark == plan.ledgerMark { try plan.scan(db, persons: range, into: sink) }
-                                return mark
+                                return (mark, reader)
                             }
                         }
                     }
-                    for _ in 0..<max(1, concurrency) { startNext() }
-                    while let mark = try await group.next() {
-                        marks.append(mark)
-                        startNext()
+                    for reader in 0..<readers { startNext(reader) }
+                    while let done = try await group.next() {
+                        marks.append(done.mark)
+                        startNext(done.reader)
                     }
                     return marks
                 }
@@ -76,7 +80,24 @@ struct ReleaseScanPlan: Sendable {
     }
 
     init(_ db: Database, now: Int64, parts: Int) throws {
-        ledgerMark = try Self.ledgerMark(db)
+        let view = try Self.view(db, now: now)
+        ledgerMark = view.mark
+        // Two subqueries: SQLite answers a lone MIN or MAX from the index, both at once by a scan.
+        let bounds = try Row.fetchOne(
+            db, sql: "SELECT COALESCE((SELECT MIN(person_id) FROM signal), 0), COALESCE((SELECT MAX(person_id) FROM signal), -1)")
+        let low: Int64 = bounds?[0] ?? 0
+        let high: Int64 = (bounds?[1] ?? -1) + 1
+        self.catalog = view.catalog
+        self.itemOfCategory = view.itemOfCategory
+        self.partnerOfCategory = view.partnerOfCategory
+        self.expired = view.expired
+        self.ranges = CategoryMap.personRanges(low: low, high: high, parts: parts)
+    }
+
+    /// The catalog, category maps, expired consents and ledger mark, in the caller's read (one
+    /// snapshot): what both the scan and the columnar copy count with.
+    static func view(_ db: Database, now: Int64) throws -> ReleaseView {
+        let mark = try ledgerMark(db)
         let map = CategoryMap(
             partners: try Row.fetchAll(db, sql: "SELECT id, slug FROM partner ORDER BY id").map { (id: $0[0], slug: $0[1]) },
             categories: try Row.fetchAll(db, sql: "SELECT id, partner_id, name FROM category ORDER BY partner_id, id").map {
@@ -89,16 +110,7 @@ struct ReleaseScanPlan: Sendable {
         for row in try Row.fetchAll(db, sql: "SELECT partner_id, person_id FROM consent WHERE expires_at <= ?", arguments: [now]) {
             expired.insert(UInt64(row[0] as Int64) << 32 | UInt64(row[1] as Int64))
         }
-        // Two subqueries: SQLite answers a lone MIN or MAX from the index, both at once by a scan.
-        let bounds = try Row.fetchOne(
-            db, sql: "SELECT COALESCE((SELECT MIN(person_id) FROM signal), 0), COALESCE((SELECT MAX(person_id) FROM signal), -1)")
-        let low: Int64 = bounds?[0] ?? 0
-        let high: Int64 = (bounds?[1] ?? -1) + 1
-        self.catalog = map.catalog
-        self.itemOfCategory = map.itemOfCategory
-        self.partnerOfCategory = map.partnerOfCategory
-        self.expired = expired
-        self.ranges = CategoryMap.personRanges(low: low, high: high, parts: parts)
+        return ReleaseView(map: map, expired: expired, mark: mark)
     }
 
     /// Streams the persons of `persons` from the covering index, one person at a time.

@@ -18,6 +18,10 @@ public struct SQLiteStore: ClearinghouseStore {
     /// consent without recording its history; a read-only store may lack it (audits then say
     /// that revocations cannot be checked).
     let pseudonymizer: AuditPseudonymizer?
+    /// The columnar copy of the signals releases count (`release.engine = columnar`): shared by
+    /// every copy of this store value, kept true by the commits of this process (see
+    /// `LedgerAppender`), rebuilt when another process commits.
+    let signalCopy = SignalCopy()
 
     /// Opens for writing (creating and migrating if needed) the database file at `path`.
     public static func open(path: String, pseudonymizer: AuditPseudonymizer, logger: Logger) throws -> SQLiteStore {

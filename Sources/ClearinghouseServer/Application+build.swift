@@ -50,7 +50,8 @@ public func buildApplication(
         router: router,
         server: server,
         configuration: .init(address: .hostname(host, port: settings.port), serverName: "clearinghouse"),
-        services: releaseServices(runtime, gate: gate, logger: logger) + metricsServices(metrics, settings, logger: logger),
+        services: releaseServices(runtime, gate: gate, logger: logger) + metricsServices(metrics, settings, logger: logger)
+            + AdminSocket.services(runtime, logger: logger),
         onServerRunning: { channel in
             gate.open()
             onListening(channel.localAddress?.port ?? settings.port)
@@ -82,7 +83,7 @@ func releaseServices(_ runtime: DaemonRuntime, gate: ServerStartGate, logger: Lo
     if let every = runtime.settings.releaseEverySeconds {
         let service = ReleaseService(
             store: runtime.store, settings: runtime.settings.privacy, budget: runtime.settings.budget,
-            workers: ProcessInfo.processInfo.activeProcessorCount, engine: runtime.settings.releaseEngine,
+            workers: runtime.settings.releaseThreads, engine: runtime.settings.releaseEngine,
             feedback: runtime.settings.feedback)
         var exports: ScheduledExports?
         if let directory = runtime.settings.exportDirectory, let key = runtime.exportKey {

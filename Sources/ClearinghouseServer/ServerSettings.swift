@@ -1,4 +1,5 @@
 import ClearinghouseCore
+import Foundation
 import Logging
 
 /// Everything `buildApplication` needs, resolved from configuration file, environment and flags.
@@ -48,8 +49,10 @@ public struct ServerSettings: Sendable {
     public var storage: StorageSettings
     /// Seconds a daemon's scheduler lease lasts unrenewed (several daemons on one database).
     public var leaseSeconds: Int
-    /// Where releases count: in memory from one snapshot, or in SQL in the database (PostgreSQL).
+    /// Where releases count: the columnar copy, a scan of one snapshot, or SQL in the database.
     public var releaseEngine: ReleaseEngine
+    /// Counting threads of a release as configured (0: one per core); see ``releaseThreads``.
+    public var releaseWorkers: Int
     /// The Prometheus listener, apart from the API so that partners cannot read the
     /// consortium's activity; loopback by default.
     public var metricsHost: String
@@ -57,6 +60,10 @@ public struct ServerSettings: Sendable {
     public var metricsPort: Int
     /// How long a portal session lasts after sign-in (`portal.session_minutes`).
     public var portalSessionMinutes: Int
+
+    /// The workers a release is given: `release.workers`, or one per core when 0
+    /// (``ReleaseService`` still counts with no more threads than cores).
+    public var releaseThreads: Int { releaseWorkers > 0 ? releaseWorkers : ProcessInfo.processInfo.activeProcessorCount }
 
     public init(
         host: String = "127.0.0.1",
@@ -80,7 +87,8 @@ public struct ServerSettings: Sendable {
         maxHeaderBytes: Int = 16 * 1024,
         storage: StorageSettings = StorageSettings(),
         leaseSeconds: Int = 30,
-        releaseEngine: ReleaseEngine = .memory,
+        releaseEngine: ReleaseEngine = .columnar,
+        releaseWorkers: Int = 0,
         metricsHost: String = "127.0.0.1",
         metricsPort: Int = 0,
         portalSessionMinutes: Int = 30
@@ -107,6 +115,7 @@ public struct ServerSettings: Sendable {
         self.storage = storage
         self.leaseSeconds = leaseSeconds
         self.releaseEngine = releaseEngine
+        self.releaseWorkers = releaseWorkers
         self.metricsHost = metricsHost
         self.metricsPort = metricsPort
         self.portalSessionMinutes = portalSessionMinutes

@@ -33,6 +33,21 @@ public final class AffinityAccumulator: PersonSignalSink, @unchecked Sendable {
         }
     }
 
+    /// Bytes one accumulator holds for `catalog` (the item-pair matrix dominates).
+    public static func bytes(for catalog: ReleaseCatalog) -> Int {
+        let items = catalog.items.count, partners = catalog.partners.count
+        let pairs = items <= PairCounts.denseItemLimit ? items * items * 4 : 0
+        return pairs + items * partners * 8 + partners * partners * 8 + (items + partners) * 8
+    }
+
+    /// Accumulators together stay within this, whatever the number of cores or workers.
+    public static let memoryBudget = 64 << 20
+
+    /// How many accumulators (counting threads) fit ``memoryBudget`` for `catalog`: at least one.
+    public static func limit(for catalog: ReleaseCatalog) -> Int {
+        max(1, memoryBudget / max(1, bytes(for: catalog)))
+    }
+
     /// The merged counts of several accumulators over disjoint persons.
     public static func merged(_ accumulators: [AffinityAccumulator]) -> AffinityCounts {
         var total = accumulators[0].counts

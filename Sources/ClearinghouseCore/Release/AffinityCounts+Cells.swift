@@ -34,9 +34,11 @@ extension AffinityCounts {
     }
 }
 
-/// Which engine counts a release: the in-memory engine fed from one snapshot (every backend),
+/// Which engine counts a release: the daemon's columnar copy in memory (SQLite; elsewhere it
+/// falls back to the scan), the in-memory engine fed by a scan of one snapshot (every backend),
 /// or SQL in the database (PostgreSQL, and Citus across its workers).
 public enum ReleaseEngine: String, Sendable, CaseIterable, Codable {
+    case columnar
     case memory
     case database
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Computes and stores one release: check the budget, read one snapshot, count, guard, store.
 ///
 /// Used by `clearinghouse release now` and by the daemon's scheduled releases. Storage streams
@@ -16,7 +18,7 @@ public struct ReleaseService: Sendable {
 
     public init(
         store: any ClearinghouseStore, settings: PrivacySettings, budget: PrivacyBudget, workers: Int = 2,
-        engine: ReleaseEngine = .memory, feedback: FeedbackSettings = FeedbackSettings()
+        engine: ReleaseEngine = .columnar, feedback: FeedbackSettings = FeedbackSettings()
     ) {
         self.feedback = feedback
         self.store = store
@@ -34,18 +36,32 @@ public struct ReleaseService: Sendable {
                 throw ReleaseError.invalidSettings("release.engine = database needs PostgreSQL (storage.url); SQLite counts in memory")
             }
             return counted
-        case .memory:
-            let settings = self.settings
-            // Three person ranges per worker: ranges differ in cost, and a worker that finishes
-            // early takes the next range, so all workers stay busy until the end.
-            let (catalog, accumulators) = try await store.readReleaseSignals(
-                at: now, parts: workers * 3, concurrency: workers
-            ) { catalog in
-                AffinityAccumulator(catalog: catalog, bounds: settings.bounds)
+        case .columnar:
+            if let counted = try await store.columnarCounts(at: now, bounds: settings.bounds, threads: threads) {
+                return counted
             }
-            return ExactCounts(
-                catalog: catalog, counts: AffinityAccumulator.merged(accumulators), signals: accumulators.reduce(0) { $0 + $1.signals })
+            return try await scannedCounts(at: now)
+        case .memory:
+            return try await scannedCounts(at: now)
         }
+    }
+
+    /// Counting threads: the configured workers, never more than the cores (counting is CPU
+    /// work: more threads than cores only add accumulators).
+    public var threads: Int { max(1, min(workers, ProcessInfo.processInfo.activeProcessorCount)) }
+
+    /// The exact counts from a scan of one database snapshot.
+    private func scannedCounts(at now: Int64) async throws -> ExactCounts {
+        let settings = self.settings
+        // Three person ranges per reader: ranges differ in cost, and a reader that finishes
+        // early takes the next range, so all readers stay busy until the end.
+        let (catalog, accumulators) = try await store.readReleaseSignals(
+            at: now, parts: threads * 3, concurrency: threads
+        ) { catalog in
+            AffinityAccumulator(catalog: catalog, bounds: settings.bounds)
+        }
+        return ExactCounts(
+            catalog: catalog, counts: AffinityAccumulator.merged(accumulators), signals: accumulators.reduce(0) { $0 + $1.signals })
     }
 
     /// Epsilon left in the current period, or `nil` when differential privacy is off.

@@ -56,15 +56,19 @@ public protocol ClearinghouseStore: Sendable {
     /// Counts for the operator: never row-level data.
     func stats(at now: Int64) async throws -> ClearinghouseStats
 
-    /// Streams every signal under live `affinity` consent, grouped by person, into one sink per
-    /// part: `parts` disjoint person ranges, `concurrency` of them read at a time, all from one
-    /// database snapshot.
+    /// Streams every signal under live `affinity` consent, grouped by person, from one database
+    /// snapshot: `parts` disjoint person ranges, read by `concurrency` readers at a time, each
+    /// reader with its own sink (made once per reader, kept across its ranges).
     func readReleaseSignals<Sink: PersonSignalSink & Sendable>(
         at now: Int64, parts: Int, concurrency: Int, makeSink: @escaping @Sendable (ReleaseCatalog) -> Sink
     ) async throws -> (catalog: ReleaseCatalog, sinks: [Sink])
     /// The exact bounded counts of a release computed in the database (`release.engine =
     /// database`), from one snapshot; `nil` when this backend has no such engine (SQLite).
     func databaseCounts(at now: Int64, bounds: ContributionBounds) async throws -> ExactCounts?
+    /// The exact bounded counts of a release from this process's columnar copy of the signals
+    /// (`release.engine = columnar`, ``SignalCopy``), built from one snapshot when missing;
+    /// `nil` when this store keeps no copy (the caller scans with `readReleaseSignals`).
+    func columnarCounts(at now: Int64, bounds: ContributionBounds, threads: Int) async throws -> ExactCounts?
     /// The rho spent by the stored releases of a budget period.
     func spentRho(period: String) async throws -> Double
     /// Stores a release, re-checking the budget in the same transaction; returns its record.
@@ -144,4 +148,10 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "this command opened the database for reading only; commands that write need the daemon's pepper file (run them on the daemon's host, with its data directory)"
         }
     }
+}
+
+extension ClearinghouseStore {
+    /// Stores without a columnar copy (PostgreSQL, where several daemons write one database and
+    /// each would rebuild its copy after every other daemon's commit) scan instead.
+    public func columnarCounts(at now: Int64, bounds: ContributionBounds, threads: Int) async throws -> ExactCounts? { nil }
 }

@@ -1,0 +1,135 @@
+/// What a release reads from the database at the moment it counts the copy, in one read with
+/// the ledger mark: the current catalog, the maps from a stored category to its item and
+/// partner, and the consents that have expired (their signals are stored but not counted).
+public struct ReleaseView: Sendable {
+    public let catalog: ReleaseCatalog
+    public let itemOfCategory: [Int32]
+    public let partnerOfCategory: [Int64]
+    /// (partner id << 32 | person id) of every consent with `expires_at <= now`.
+    public let expired: Set<UInt64>
+    /// The ledger's latest sequence in that read.
+    public let mark: Int64
+
+    public init(map: CategoryMap, expired: Set<UInt64>, mark: Int64) {
+        catalog = map.catalog
+        itemOfCategory = map.itemOfCategory
+        partnerOfCategory = map.partnerOfCategory
+        self.expired = expired
+        self.mark = mark
+    }
+
+    /// The item a signal counts for, or -1 when it does not count (unknown category, a partner
+    /// not in the catalog, expired consent): the same rule as the database scan.
+    @inline(__always)
+    func item(category: Int32, person: Int64) -> Int32 {
+        let index = Int(category)
+        guard index >= 0, index < itemOfCategory.count else { return -1 }
+        let item = itemOfCategory[index]
+        guard item >= 0 else { return -1 }
+        if !expired.isEmpty, expired.contains(UInt64(partnerOfCategory[index]) << 32 | UInt64(person)) { return -1 }
+        return item
+    }
+}
+
+extension ColumnarSignals {
+    /// Counts the copy for `view` with `threads` workers, each with its own accumulator, on
+    /// disjoint persons; blocks until done (the caller runs it off the request threads).
+    func count(_ view: ReleaseView, bounds: ContributionBounds, threads: Int) -> ExactCounts {
+        let ranges = baseRanges(threads * 4)
+        let onlyAdded = personsOnlyAdded()
+        // Work items: base ranges, then the persons only patches hold (few; one item).
+        let itemCount = ranges.count + (onlyAdded.isEmpty ? 0 : 1)
+        let workers = max(1, min(threads, itemCount, AffinityAccumulator.limit(for: view.catalog)))
+        let accumulators = (0..<workers).map { _ in AffinityAccumulator(catalog: view.catalog, bounds: bounds) }
+        let next = WorkCounter()
+        CountingThreads.run(workers) { worker in
+            var feed = PersonFeed()
+            let accumulator = accumulators[worker]
+            while let item = next.take(below: itemCount) {
+                if item < ranges.count {
+                    for index in ranges[item] { feedBase(index, view, &feed, accumulator) }
+                } else {
+                    for person in onlyAdded { feedAdded(person, view, &feed, accumulator) }
+                }
+            }
+            feed.deallocate()
+        }
+        return ExactCounts(
+            catalog: view.catalog, counts: AffinityAccumulator.merged(accumulators),
+            signals: accumulators.reduce(0) { $0 + $1.signals })
+    }
+
+    @inline(__always)
+    private func feedBase(_ index: Int, _ view: ReleaseView, _ feed: inout PersonFeed, _ sink: AffinityAccumulator) {
+        let person = personID[index]
+        let lower = start[index], upper = start[index + 1]
+        feed.clear()
+        if let extra = added[person] {
+            // Base and patches merged in index order (category, then weight) so equal items'
+            // weights are summed in the order the database scan sums them.
+            var merged: [(category: Int32, weight: Double)] = []
+            merged.reserveCapacity(upper - lower + extra.count)
+            for entry in lower..<upper where category[entry] >= 0 { merged.append((category[entry], weight[entry])) }
+            for signal in extra { merged.append((signal.category, signal.weight)) }
+            merged.sort { $0.category != $1.category ? $0.category < $1.category : $0.weight < $1.weight }
+            for (category, weight) in merged { feed.push(view.item(category: category, person: person), weight) }
+        } else {
+            category.withUnsafeBufferPointer { category in
+                weight.withUnsafeBufferPointer { weight in
+                    for entry in lower..<upper where category[entry] >= 0 {
+                        feed.push(view.item(category: category[entry], person: person), weight[entry])
+                    }
+                }
+            }
+        }
+        feed.flush(into: sink)
+    }
+
+    private func feedAdded(_ person: Int64, _ view: ReleaseView, _ feed: inout PersonFeed, _ sink: AffinityAccumulator) {
+        feed.clear()
+        let sorted = (added[person] ?? []).sorted {
+            $0.category != $1.category ? $0.category < $1.category : $0.weight < $1.weight
+        }
+        for signal in sorted { feed.push(view.item(category: signal.category, person: person), signal.weight) }
+        feed.flush(into: sink)
+    }
+}
+
+/// One person's counted items and weights, in buffers reused across persons.
+struct PersonFeed {
+    private var capacity = 256
+    private var items = UnsafeMutablePointer<Int32>.allocate(capacity: 256)
+    private var weights = UnsafeMutablePointer<Double>.allocate(capacity: 256)
+    private var count = 0
+
+    mutating func clear() { count = 0 }
+
+    /// Adds one signal; an item of -1 (not counted) is skipped.
+    @inline(__always)
+    mutating func push(_ item: Int32, _ weight: Double) {
+        guard item >= 0 else { return }
+        if count == capacity {
+            let larger = capacity * 2
+            let newItems = UnsafeMutablePointer<Int32>.allocate(capacity: larger)
+            let newWeights = UnsafeMutablePointer<Double>.allocate(capacity: larger)
+            newItems.update(from: items, count: count)
+            newWeights.update(from: weights, count: count)
+            items.deallocate()
+            weights.deallocate()
+            (items, weights, capacity) = (newItems, newWeights, larger)
+        }
+        items[count] = item
+        weights[count] = weight
+        count += 1
+    }
+
+    func flush(into sink: AffinityAccumulator) {
+        guard count > 0 else { return }
+        sink.addPerson(items: UnsafeBufferPointer(start: items, count: count), weights: UnsafeBufferPointer(start: weights, count: count))
+    }
+
+    func deallocate() {
+        items.deallocate()
+        weights.deallocate()
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+
+extension SignalCopy {
+    /// The exact counts of a release from the copy, building it when there is none or when it
+    /// fell behind for good; `nil` when it cannot be made to match the database (the caller
+    /// scans the database instead).
+    ///
+    /// - Parameters:
+    ///   - readView: reads the catalog, expired consents and ledger mark in one read.
+    ///   - build: reads every signal in one snapshot into a copy (``beginBuild()`` is called
+    ///     before it), or `nil` when the signals cannot be held as columns.
+    public func exactCounts(
+        readView: @Sendable () async throws -> ReleaseView,
+        build: @Sendable () async throws -> ColumnarSignals?,
+        bounds: ContributionBounds, threads: Int
+    ) async throws -> ExactCounts? {
+        var built = false
+        var waits = 0
+        for _ in 0..<Self.attempts {
+            let view = try await readView()
+            switch await countOffPool(view, bounds: bounds, threads: threads) {
+            case .counted(let counts): return counts
+            case .ahead: continue
+            case .behind where waits < Self.behindWaits:
+                // A commit of this process lands in the copy just after it is visible in the
+                // database; give it that moment before building again.
+                waits += 1
+                try await Task.sleep(for: .milliseconds(2))
+            case .behind, .missing:
+                guard !built else { return nil }
+                built = true
+                drop()
+                beginBuild()
+                let copy: ColumnarSignals?
+                do { copy = try await build() } catch {
+                    cancelBuild()
+                    throw error
+                }
+                guard let copy else {
+                    cancelBuild()
+                    return nil
+                }
+                install(copy)
+            }
+        }
+        return nil
+    }
+
+    /// Reads of the view, counts and builds one release tries before it scans instead.
+    static var attempts: Int { 64 }
+    /// Short waits for this process's own commits to reach the copy (2 ms each).
+    static var behindWaits: Int { 50 }
+
+    private func countOffPool(_ view: ReleaseView, bounds: ContributionBounds, threads: Int) async -> Attempt {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(returning: self.count(view, bounds: bounds, threads: threads))
+            }
+        }
+    }
+}
