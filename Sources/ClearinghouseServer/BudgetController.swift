@@ -17,7 +17,7 @@ public struct BudgetController: Sendable {
         let routes = RouteCollection(context: AppRequestContext.self)
         routes.get("budget") { _, context in
             _ = try context.requirePartner()
-            return try JSONBody.response(runtime.budgetStatus(releases: try await runtime.store.releases()))
+            return try JSONBody.response(runtime.budgetStatus(releases: try await runtime.releaseCache.releases()))
         }
         return routes
     }

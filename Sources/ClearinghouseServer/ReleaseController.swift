@@ -34,7 +34,7 @@ public struct ReleaseController: Sendable {
         let routes = RouteCollection(context: AppRequestContext.self)
         routes.get("releases") { _, context in
             _ = try context.requirePartner()
-            let records = try await store.releases()
+            let records = try await cache.releases()
             return try JSONBody.response(ReleaseList(releases: records.map(\.publicInfo)))
         }
         routes.get("releases/:release/affinities") { request, context in
@@ -85,7 +85,7 @@ public struct ReleaseController: Sendable {
             let learned = LearnedRecommendations(settings: recommendation, feedback: feedback)
             switch learned.lists(
                 table: table, record: record, partner: partner.id, category: category, kind: kind, limit: limit, mode: mode, day: day,
-                outcomes: outcomes, pooled: PooledAcceptance.latest(in: try await store.releases(), upTo: record.id, feedback: feedback))
+                outcomes: outcomes, pooled: PooledAcceptance.latest(in: try await cache.releases(), upTo: record.id, feedback: feedback))
             {
             case .success(let lists):
                 context.logger.info(

@@ -10,6 +10,11 @@ errors (any non-2xx answer, connection error or timeout; must be 0) and the daem
 Then the same connections with reads only (--floor-seconds), and the peer, in the same run:
 wrk with the same connections on GET /healthz, the HTTP stack's floor on this machine (no
 authentication, no database).
+
+Then "during release": the same reads-only run while `clearinghouse release now` asks the
+daemon for one release after another (its columnar engine), over a consortium grown by
+--release-signals signals of --release-persons more persons so that a release is real work;
+its p99 is printed next to the idle reads-only p99 (goal: at most 2x).
 """
 
 import argparse
@@ -19,9 +24,11 @@ import os
 import random
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from bench_common import add_partner, peak_rss_mib, start_daemon, upload
@@ -88,6 +95,10 @@ def parse_arguments():
     parser.add_argument("--floor-seconds", type=int, default=15, help="duration of the reads-only and /healthz runs (default 15)")
     parser.add_argument("--persons", type=int, default=5_000, help="persons shared by the partners (default 5,000)")
     parser.add_argument("--batch-lines", type=int, default=200, help="lines per uploaded batch (default 200)")
+    parser.add_argument("--release-signals", type=int, default=2_000_000,
+                        help="signals added for the during-release run (default 2,000,000)")
+    parser.add_argument("--release-persons", type=int, default=250_000,
+                        help="persons those signals belong to, consented at every partner (default 250,000)")
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     return parser.parse_args()
@@ -105,6 +116,63 @@ def run_wrk(script, port, path, seconds, threads):
     if result.returncode != 0 or not match:
         sys.exit(f"wrk failed:\n{result.stdout}\n{result.stderr}")
     return {key: float(value) for key, value in (pair.split("=") for pair in match.group(1).split())}
+
+
+def seed_release_load(options, rng, work, port, key, index):
+    """This partner's share of the during-release consortium: consents for every extra person,
+    and 1/PARTNERS of the extra signals on 20 categories."""
+    consents = os.path.join(work, f"release-consents-{index}.ndjson")
+    with open(consents, "w") as handle:
+        for person in range(options.release_persons):
+            handle.write(f'{{"token":"{token(-1 - person)}","kid":"k1","purposes":["affinity"],'
+                         f'"granted_at":"2026-01-01T00:00:00Z"}}\n')
+    upload(port, key, consents, "consents", 1000 + index)
+    share = options.release_signals // PARTNERS
+    for part, lines in enumerate(range(0, share, 200_000)):
+        path = os.path.join(work, f"release-signals-{index}-{part}.ndjson")
+        with open(path, "w") as handle:
+            for _ in range(min(200_000, share - lines)):
+                handle.write(f'{{"token":"{token(-1 - rng.randrange(options.release_persons))}","kid":"k1",'
+                             f'"category":"bulk-{rng.randrange(20)}","weight":{rng.randrange(1, 6)},'
+                             f'"observed_at":"2026-11-01T10:00:00Z"}}\n')
+        upload(port, key, path, "signals", 2000 + index * 100 + part)
+        os.remove(path)
+    os.remove(consents)
+
+
+def release_now(options, data_dir):
+    """One release asked of the daemon over admin.sock, as `clearinghouse release now` asks it
+    (here without starting a process each time, whose start-up is not the daemon's doing);
+    returns its wall seconds."""
+    started = time.perf_counter()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.connect(os.path.join(data_dir, "admin.sock"))
+        connection.sendall(b"POST /release HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    if not answer.startswith(b"HTTP/1.1 200"):
+        sys.exit(f"release over admin.sock failed: {answer[:300]!r}")
+    return time.perf_counter() - started
+
+
+def reads_during_releases(options, reads_script, port, data_dir):
+    """The reads-only run while releases follow one another; returns (wrk result, release seconds)."""
+    releases = []
+    stop = threading.Event()
+
+    def loop():
+        while not stop.is_set():
+            releases.append(release_now(options, data_dir))
+
+    releaser = threading.Thread(target=loop)
+    releaser.start()
+    try:
+        during = run_wrk(reads_script, port, "/", options.floor_seconds, PARTNERS)
+    finally:
+        stop.set()
+        releaser.join()
+    return during, releases
 
 
 def main():
@@ -137,6 +205,7 @@ def main():
                     handle.write(json.dumps({"token": token(person), "kid": "k1", "category": f"line-{rng.randrange(6)}",
                                              "observed_at": "2026-11-01T10:00:00Z"}) + "\n")
             upload(port, key, seed, "signals", index)
+            seed_release_load(options, rng, work, port, key, index)
             body = os.path.join(work, f"load-{index}.ndjson")
             with open(body, "w") as handle:
                 for _ in range(options.batch_lines):
@@ -169,7 +238,12 @@ def main():
         print(f"load: {PARTNERS} partners x {CONNECTIONS_PER_PARTNER} connections, {options.seconds} s; "
               f"1 in 5 requests uploads {options.batch_lines} signals, the rest read", flush=True)
         mixed = run_wrk(script, port, "/", options.seconds, PARTNERS)
+        # The daemon's first release builds its columnar copy; the runs below count a warm one.
+        release_now(options, data_dir)
         reads = run_wrk(reads_script, port, "/", options.floor_seconds, PARTNERS)
+        during, releases = reads_during_releases(options, reads_script, port, data_dir)
+        # Idle again: the release list the reads return has grown by every release just made.
+        after = run_wrk(reads_script, port, "/", options.floor_seconds, PARTNERS)
         floor = run_wrk(floor_script, port, "/healthz", options.floor_seconds, 2)
         rss = peak_rss_mib(process.pid)
         process.terminate()
@@ -179,12 +253,18 @@ def main():
         errors = sum(mixed[k] for k in ("non2xx", "connect", "read", "write", "timeout"))
         floor_errors = sum(floor[k] for k in ("non2xx", "connect", "read", "write", "timeout"))
         read_errors = sum(reads[k] for k in ("non2xx", "connect", "read", "write", "timeout"))
+        during_errors = sum(during[k] for k in ("non2xx", "connect", "read", "write", "timeout"))
         print()
         print(f"{'':34}{'requests/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
         print(f"{'clearinghouse, mixed':34}{mixed['requests'] / mixed['seconds']:12,.0f}"
               f"{mixed['p50_us'] / 1000:9.2f}{mixed['p99_us'] / 1000:9.2f}{errors:8.0f}")
         print(f"{'clearinghouse, reads only':34}{reads['requests'] / reads['seconds']:12,.0f}"
               f"{reads['p50_us'] / 1000:9.2f}{reads['p99_us'] / 1000:9.2f}{read_errors:8.0f}")
+        print(f"{'clearinghouse, reads during release':34}{during['requests'] / during['seconds']:12,.0f}"
+              f"{during['p50_us'] / 1000:9.2f}{during['p99_us'] / 1000:9.2f}{during_errors:8.0f}")
+        print(f"{'clearinghouse, reads only, after':34}{after['requests'] / after['seconds']:12,.0f}"
+              f"{after['p50_us'] / 1000:9.2f}{after['p99_us'] / 1000:9.2f}"
+              f"{sum(after[k] for k in ('non2xx', 'connect', 'read', 'write', 'timeout')):8.0f}")
         print(f"{'peer: GET /healthz (HTTP floor)':34}{floor['requests'] / floor['seconds']:12,.0f}"
               f"{floor['p50_us'] / 1000:9.2f}{floor['p99_us'] / 1000:9.2f}{floor_errors:8.0f}")
         print()
@@ -193,8 +273,12 @@ def main():
               f"reads: {(mixed['requests'] - uploads) / mixed['seconds']:,.0f}/s")
         print(f"errors: {errors:.0f} (non-2xx {mixed['non2xx']:.0f}, connect {mixed['connect']:.0f}, "
               f"read {mixed['read']:.0f}, write {mixed['write']:.0f}, timeout {mixed['timeout']:.0f})")
+        print(f"reads during release: {len(releases)} releases back to back over {options.release_signals:,} more signals "
+              f"(median {sorted(releases)[len(releases) // 2] if releases else 0:.2f} s each, through the daemon); "
+              f"p99 {during['p99_us'] / max(1, reads['p99_us']):.2f}x the idle reads-only p99 before, "
+              f"{during['p99_us'] / max(1, after['p99_us']):.2f}x after (goal <= 2x)")
         print(f"daemon peak RSS: {rss:.0f} MiB")
-        return 1 if errors or read_errors else 0
+        return 1 if errors or read_errors or during_errors else 0
     finally:
         if options.keep:
             print(f"kept {work}")

@@ -1,15 +1,22 @@
-"""Release benchmark: `clearinghouse release now` against DuckDB on the same rows.
+"""Release benchmark: the daemon's columnar engine and the database scan against DuckDB on
+the same rows, and against a plain counting loop in C.
 
 Generates a seeded synthetic consortium (persons at one or more partners, Zipf-like partner
 sizes and category popularity, planted cross-brand affinities), uploads it to the release
 daemon over loopback HTTP with curl (so it is stored by the project's own ingest), stops the
 daemon, then in the same run:
-  * times `clearinghouse release now` (noise off, so counts are exact) 3 times, with peak RSS;
+  * times `clearinghouse release now` with no daemon running (the command scans the database
+    itself, noise off so counts are exact) 3 times, with peak RSS;
+  * starts the daemon and times `clearinghouse release now` asking it over admin.sock: once
+    to build its columnar copy, then 3 times on the copy; the daemon's peak RSS; then again
+    with the daemon configured for 16 workers (release.workers = 16);
   * exports the same stored rows to CSV, loads them into DuckDB (not timed) and times DuckDB
     computing the same bounded counts with the same thresholds, 2 threads, 3 times, with the
     DuckDB process's peak RSS;
-  * checks that the released pairs and all four counts of each are identical, and fails
-    loudly if not.
+  * loads the same CSV into a plain C counting loop over integer ids (scripts/lib/plain_count.c,
+    load not timed) and times its counting on 2 threads, 3 times;
+  * checks that the released pairs and all four counts of each are identical between every
+    clearinghouse run and DuckDB (and the C loop's pair count and n_XY sum), failing loudly if not.
 """
 
 import argparse
@@ -26,7 +33,7 @@ import time
 import numpy as np
 
 import bench_postgres
-from bench_common import add_partner, start_daemon, upload_all, write_batches
+from bench_common import add_partner, peak_rss_mib, start_daemon, upload_all, write_batches
 
 
 def parse_arguments():
@@ -188,7 +195,7 @@ def export_csv(database, work):
         "signal": "SELECT partner_id, person_id, category_id, weight FROM signal",
         "consent": "SELECT partner_id, person_id, purposes, expires_at FROM consent",
         "category": "SELECT id, partner_id, name FROM category",
-        "partner": "SELECT id, slug FROM partner",
+        "partner": "SELECT id, slug FROM partner ORDER BY id",
     }
     for table, query in queries.items():
         with open(os.path.join(work, f"{table}.csv"), "w") as handle:
@@ -263,6 +270,50 @@ def load(arguments, rng, work, data_dir):
             os.remove(path)
 
 
+def released_pairs(arguments, data_dir, env):
+    _, _, csv_text = run_measured(
+        [arguments.binary, "release", "show", "latest", "--format", "csv", "--data-dir", data_dir], env=env)
+    return sorted(line.split(",")[:6] for line in csv_text.strip().splitlines()[1:])
+
+
+def through_daemon(arguments, work, data_dir, env, workers, expected_pairs):
+    """The daemon's columnar engine: `release now` asks the running daemon over admin.sock.
+
+    Returns (build seconds, [run seconds], [seconds inside the daemon], daemon peak RSS MiB)."""
+    daemon_env = dict(env, CLEARINGHOUSE_RELEASE_WORKERS=str(workers))
+    process, _ = start_daemon(arguments.binary, data_dir, os.path.join(work, f"daemon-release-{workers}.log"), env=daemon_env)
+    try:
+        command = [arguments.binary, "release", "now", "--data-dir", data_dir, "--format", "json"]
+        build_seconds, _, out = run_measured(command, env=env)
+        if json.loads(out).get("settings", {}).get("k") != arguments.k:
+            sys.exit("release now did not answer with the bench's k")
+        runs, inside = [], []
+        for _ in range(arguments.runs):
+            seconds, _, out = run_measured(command, env=env)
+            runs.append(seconds)
+            inside.append(json.loads(out)["duration_ms"] / 1000)
+        pairs = released_pairs(arguments, data_dir, env)
+        if pairs != expected_pairs:
+            sys.exit(f"MISMATCH: the daemon's columnar engine ({workers} workers) released {len(pairs)} pairs, "
+                     f"the scan {len(expected_pairs)}")
+        rss = peak_rss_mib(process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+    return build_seconds, runs, inside, rss
+
+
+def plain_loop(arguments, work, runs):
+    """The C counting loop over the CSV export: (run seconds, released pairs, sum of their n_XY)."""
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "plain_count.c")
+    binary = os.path.join(work, "plain_count")
+    subprocess.run(["gcc", "-O2", "-march=native", "-pthread", "-o", binary, source], check=True)
+    result = subprocess.run([binary, work, str(arguments.k), "3", "3", "2", str(runs)], capture_output=True, text=True, check=True)
+    lines = result.stdout.strip().splitlines()
+    released, total = (int(v) for v in lines[1].split())
+    return json.loads(lines[0]), released, total
+
+
 def measure(arguments, work, data_dir):
     env = dict(os.environ, CLEARINGHOUSE_PRIVACY_DIFFERENTIAL_PRIVACY="false", CLEARINGHOUSE_PRIVACY_K=str(arguments.k),
                CLEARINGHOUSE_RELEASE_EVERY="off")
@@ -275,11 +326,13 @@ def measure(arguments, work, data_dir):
     our_median = statistics.median(seconds for seconds, _, _ in ours)
     our_internal = statistics.median(run[2]["duration_ms"] for run in ours) / 1000
     our_rss = max(rss for _, rss, _ in ours)
-    print(f"  clearinghouse release now: {', '.join(f'{s:.2f}' for s, _, _ in ours)} s, peak RSS {our_rss:.0f} MiB; "
-          f"running DuckDB", flush=True)
-    _, _, csv_text = run_measured(
-        [arguments.binary, "release", "show", "latest", "--format", "csv", "--data-dir", data_dir], env=env)
-    our_pairs = sorted(line.split(",")[:6] for line in csv_text.strip().splitlines()[1:])
+    print(f"  clearinghouse release now, no daemon (scan): {', '.join(f'{s:.2f}' for s, _, _ in ours)} s, "
+          f"peak RSS {our_rss:.0f} MiB; now through the daemon", flush=True)
+    our_pairs = released_pairs(arguments, data_dir, env)
+    daemon = through_daemon(arguments, work, data_dir, env, 0, our_pairs)
+    sixteen = through_daemon(arguments, work, data_dir, env, 16, our_pairs)
+    print(f"  through the daemon: build {daemon[0]:.2f} s, runs {', '.join(f'{s:.2f}' for s in daemon[1])} s; running DuckDB",
+          flush=True)
 
     database = os.path.join(data_dir, "clearinghouse.sqlite")
     export_csv(database, work)
@@ -299,18 +352,33 @@ def measure(arguments, work, data_dir):
         print(f"MISMATCH: clearinghouse released {len(our_pairs)} pairs, DuckDB {len(duck_pairs)}; "
               f"only ours {list(ours_set - duck_set)[:3]}, only DuckDB {list(duck_set - ours_set)[:3]}")
         sys.exit(1)
+    loop_times, loop_pairs, loop_sum = plain_loop(arguments, work, arguments.runs)
+    our_sum = sum(int(pair[2]) for pair in our_pairs)
+    if (loop_pairs, loop_sum) != (len(our_pairs), our_sum):
+        sys.exit(f"MISMATCH: the C loop released {loop_pairs} pairs (n_xy sum {loop_sum}), clearinghouse {len(our_pairs)} ({our_sum})")
 
     duck_median = statistics.median(duck_times)
+    loop_median = statistics.median(loop_times)
+    daemon_median = statistics.median(daemon[1])
     print()
     print(f"release benchmark: {summary['signals']:,} live signals, {summary['persons']:,} persons "
           f"({summary['persons_at_several_partners']:,} at 2+ partners), {summary['partners']} partners, "
           f"{summary['items']} items; k {arguments.k}, bounds 3 items x 3 partners, noise off; {os.cpu_count()} cores")
-    print(f"  clearinghouse release now   median {our_median:6.2f} s  (runs {', '.join(f'{s:.2f}' for s, _, _ in ours)}; "
+    print(f"  clearinghouse release now, daemon's columnar copy   median {daemon_median:6.2f} s  "
+          f"(runs {', '.join(f'{s:.2f}' for s in daemon[1])}; inside the daemon {statistics.median(daemon[2]):.2f} s; "
+          f"first release after start builds the copy: {daemon[0]:.2f} s)   daemon peak RSS {daemon[3]:6.0f} MiB")
+    print(f"  same, daemon configured for 16 workers              median {statistics.median(sixteen[1]):6.2f} s  "
+          f"(runs {', '.join(f'{s:.2f}' for s in sixteen[1])})   daemon peak RSS {sixteen[3]:6.0f} MiB")
+    print(f"  clearinghouse release now, no daemon (scan)         median {our_median:6.2f} s  (runs {', '.join(f'{s:.2f}' for s, _, _ in ours)}; "
           f"inside the command {our_internal:.2f} s)   peak RSS {our_rss:6.0f} MiB")
     print(f"  peer: DuckDB {__import__('duckdb').__version__}, 2 threads, same rows in memory, query only"
           f"   median {duck_median:6.2f} s  (runs {', '.join(f'{s:.2f}' for s in duck_times)})   peak RSS {duck_rss:6.0f} MiB")
-    print(f"  speed-up {duck_median / our_median:.1f}x (goal >= 4x); released pairs {len(our_pairs):,} identical "
-          f"to DuckDB's, all four counts each; suppressed {summary['pairs_suppressed']:,}")
+    print(f"  peer: plain C counting loop over integer ids in memory, 2 threads, counting only"
+          f"   median {loop_median:6.2f} s  (runs {', '.join(f'{s:.2f}' for s in loop_times)})")
+    print(f"  speed-up over DuckDB: daemon {duck_median / daemon_median:.1f}x (goal >= 10x), scan {duck_median / our_median:.1f}x; "
+          f"daemon / C loop {daemon_median / loop_median:.1f}x (stretch <= 2x)")
+    print(f"  released pairs {len(our_pairs):,} identical in every clearinghouse run and DuckDB, all four counts each "
+          f"(the C loop: same pair count and n_xy sum); suppressed {summary['pairs_suppressed']:,}")
     postgres = bench_postgres.server()
     if postgres:
         measure_postgres(arguments, data_dir, env, postgres, our_pairs, our_median)

@@ -39,7 +39,7 @@ struct PortalPages: Sendable {
     }
 
     private func overview(_ frame: PortalFrame) async throws -> OverviewView {
-        let records = try await runtime.store.releases()
+        let records = try await runtime.releaseCache.releases()
         let status = runtime.budgetStatus(releases: records)
         let share = status.epsilonPerPeriod > 0 ? min(1, status.epsilonSpent / status.epsilonPerPeriod) : 0
         let budget = OverviewView.Budget(
@@ -156,7 +156,7 @@ struct PortalPages: Sendable {
 
     /// The release `?release=` names (the latest without it) and every release for the picker.
     private func selectedRelease(_ query: Parameters) async throws -> (ReleaseRecord?, [ReleaseRecord]) {
-        let releases = try await runtime.store.releases()
+        let releases = try await runtime.releaseCache.releases()
         switch try Self.checkQuery(query) {
         case .latest: return (releases.first, releases)
         case .beyondAnyID: throw Self.releaseNotFound

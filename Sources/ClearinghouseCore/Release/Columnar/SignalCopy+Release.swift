@@ -31,16 +31,16 @@ extension SignalCopy {
                 built = true
                 drop()
                 beginBuild()
-                let copy: ColumnarSignals?
+                var copy: ColumnarSignals?
                 do { copy = try await build() } catch {
                     cancelBuild()
                     throw error
                 }
-                guard let copy else {
+                guard copy != nil else {
                     cancelBuild()
                     return nil
                 }
-                install(copy)
+                install(copy.take()!)
             }
         }
         return nil

@@ -97,10 +97,12 @@ public final class SignalCopy: @unchecked Sendable {
     }
 
     /// Installs a built copy (unless a newer one is there) and applies the changes after it.
-    public func install(_ built: ColumnarSignals) {
+    /// Consuming: the copy's columns must have one owner, or the first erasure applied to them
+    /// would copy every column (twice the memory, for a moment).
+    public func install(_ built: consuming ColumnarSignals) {
         stateLock.lock()
         defer { stateLock.unlock() }
-        if state == nil || state!.mark < built.mark { state = built }
+        if state == nil || state!.mark < built.mark { state = consume built }
         pending.withLock { pending in
             pending.builds -= 1
             pending.following = true
