@@ -112,7 +112,7 @@ struct ColumnarCopyTests {
             store.signalCopy.inspect { copy in
                 guard let copy, let index = copy.baseIndex(of: person) else { return (0, 0) }
                 var live = 0, erased = 0
-                for entry in copy.start[index]..<copy.start[index + 1] {
+                for entry in Int(copy.start[index])..<Int(copy.start[index + 1]) {
                     if copy.category[entry] < 0 {
                         #expect(copy.weight[entry] == 0, "an erased slot still holds its weight")
                         erased += 1
@@ -230,7 +230,8 @@ enum DirectCount {
                     for z in own[(i + 1)...] { counts["own_pair \([name[x]!, name[z]!].sorted())", default: 0] += 1 }
                 }
             }
-            let total = byPartner.mapValues { $0.map { itemWeight[$0]! }.reduce(0, +) }
+            // A partner's total sums its items' weights in item order, as the engine does.
+            let total = byPartner.mapValues { $0.sorted().map { itemWeight[$0]! }.reduce(0, +) }
             let keptPartners = byPartner.keys.sorted { total[$0]! != total[$1]! ? total[$0]! > total[$1]! : $0 < $1 }
                 .prefix(bounds.partnersPerPerson)
             guard keptPartners.count >= 2 else { continue }

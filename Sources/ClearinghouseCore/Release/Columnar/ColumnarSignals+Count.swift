@@ -61,8 +61,8 @@ extension ColumnarSignals {
 
     @inline(__always)
     private func feedBase(_ index: Int, _ view: ReleaseView, _ feed: inout PersonFeed, _ sink: AffinityAccumulator) {
-        let person = personID[index]
-        let lower = start[index], upper = start[index + 1]
+        let person = Int64(personID[index])
+        let lower = Int(start[index]), upper = Int(start[index + 1])
         feed.clear()
         if let extra = added[person] {
             // Base and patches merged in index order (category, then weight) so equal items'

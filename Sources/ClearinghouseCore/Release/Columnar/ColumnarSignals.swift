@@ -9,10 +9,10 @@
 public struct ColumnarSignals: Sendable {
     /// The ledger sequence whose database state this copy is.
     public internal(set) var mark: Int64
-    /// Stored person ids of the base, ascending.
-    private(set) var personID: [Int64]
-    /// The signals of base person `i` are at `start[i]..<start[i + 1]`.
-    private(set) var start: [Int]
+    /// Stored person ids of the base, ascending (32 bits: a copy is not built for larger ids).
+    private(set) var personID: [Int32]
+    /// The signals of base person `i` are at `start[i]..<start[i + 1]` (32 bits, likewise).
+    private(set) var start: [Int32]
     /// Stored category id per signal, or -1 once erased.
     private(set) var category: [Int32]
     private(set) var weight: [Double]
@@ -30,7 +30,7 @@ public struct ColumnarSignals: Sendable {
         var weight: Double
     }
 
-    init(mark: Int64, personID: [Int64], start: [Int], category: [Int32], weight: [Double], partnerOfCategory: [Int64]) {
+    init(mark: Int64, personID: [Int32], start: [Int32], category: [Int32], weight: [Double], partnerOfCategory: [Int64]) {
         self.mark = mark
         self.personID = personID
         self.start = start
@@ -44,7 +44,7 @@ public struct ColumnarSignals: Sendable {
 
     /// Bytes of the columns, for the log line and the gauge.
     public var bytes: Int {
-        personID.count * 8 + start.count * 8 + category.count * (4 + 8) + partnerOfCategory.count * 8
+        personID.count * 4 + start.count * 4 + category.count * (4 + 8) + partnerOfCategory.count * 8
             + addedCount * MemoryLayout<AddedSignal>.stride + added.count * 64
     }
 
@@ -75,7 +75,7 @@ public struct ColumnarSignals: Sendable {
         if let index = baseIndex(of: consent.person) {
             // Element by element: erasures are few signals each, and this keeps the columns
             // uniquely referenced (no copy of them is made).
-            for entry in start[index]..<start[index + 1] where category[entry] >= 0 {
+            for entry in Int(start[index])..<Int(start[index + 1]) where category[entry] >= 0 {
                 guard partner(ofBaseCategory: category[entry]) == consent.partner else { continue }
                 category[entry] = -1
                 weight[entry] = 0
@@ -98,6 +98,8 @@ public struct ColumnarSignals: Sendable {
 
     /// The base position of a stored person id (binary search).
     func baseIndex(of person: Int64) -> Int? {
+        guard person >= 0, person <= Int64(Int32.max) else { return nil }
+        let person = Int32(person)
         var low = 0, high = personID.count
         while low < high {
             let middle = (low + high) / 2
@@ -114,7 +116,7 @@ public struct ColumnarSignals: Sendable {
     /// Contiguous base ranges holding about the same number of signals each.
     func baseRanges(_ parts: Int) -> [Range<Int>] {
         let persons = personID.count
-        let total = start.last ?? 0
+        let total = Int(start.last ?? 0)
         var ranges: [Range<Int>] = []
         var lower = 0
         for part in 1...max(1, parts) {
@@ -124,7 +126,7 @@ public struct ColumnarSignals: Sendable {
                 var low = lower, high = persons
                 while low < high {
                     let middle = (low + high) / 2
-                    if start[middle] < target { low = middle + 1 } else { high = middle }
+                    if Int(start[middle]) < target { low = middle + 1 } else { high = middle }
                 }
                 upper = low
             }
@@ -137,8 +139,8 @@ public struct ColumnarSignals: Sendable {
 
 /// Builds the base of a ``ColumnarSignals`` from rows read in release-index order.
 public struct ColumnarSignalsBuilder {
-    private var personID: [Int64] = []
-    private var start: [Int] = [0]
+    private var personID: [Int32] = []
+    private var start: [Int32] = [0]
     private var category: [Int32] = []
     private var weight: [Double] = []
     private var partnerOfCategory: [Int64] = []
@@ -152,13 +154,14 @@ public struct ColumnarSignalsBuilder {
     }
 
     /// Appends one row; rows come by ascending person, then partner, category and weight.
-    /// `false` for a category id the columns cannot hold (the copy is then not used).
+    /// `false` for an id or a size the 32-bit columns cannot hold (the copy is then not used).
     @inline(__always)
     public mutating func append(person: Int64, partner: Int64, category id: Int64, weight value: Double) -> Bool {
-        guard id >= 0, id <= Int64(Int32.max) else { return false }
-        if personID.last != person {
-            if !personID.isEmpty { start.append(category.count) }
-            personID.append(person)
+        guard id >= 0, id <= Int64(Int32.max), person >= 0, person <= Int64(Int32.max), category.count < Int(Int32.max)
+        else { return false }
+        if personID.last != Int32(person) {
+            if !personID.isEmpty { start.append(Int32(category.count)) }
+            personID.append(Int32(person))
         }
         let index = Int(id)
         if index >= partnerOfCategory.count {
@@ -171,7 +174,7 @@ public struct ColumnarSignalsBuilder {
     }
 
     public consuming func finish(mark: Int64) -> ColumnarSignals {
-        if !personID.isEmpty { start.append(category.count) }
+        if !personID.isEmpty { start.append(Int32(category.count)) }
         return ColumnarSignals(
             mark: mark, personID: personID, start: start, category: category, weight: weight, partnerOfCategory: partnerOfCategory)
     }
