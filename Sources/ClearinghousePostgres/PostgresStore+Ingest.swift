@@ -231,8 +231,9 @@ struct PostgresBatchWriter {
         // One consent batch of a partner at a time: FOR UPDATE below locks only consents that
         // exist, so two batches granting a person's first consent at once would both decide
         // "create" and the later commit would win whatever its grant time (the earlier grant
-        // could overwrite the later). Taken before any other lock, and only by consent batches,
-        // so it cannot close a cycle with the locks below.
+        // could overwrite the later). Taken only by consent batches, before the person and
+        // consent locks below (after the batch row and its key's lock, which no other
+        // transaction waits for while holding these), so it cannot close a cycle.
         try await connection.query(
             "SELECT pg_advisory_xact_lock(hashtextextended(\("consents:\(partner.rowID)"), 0))", logger: logger)
         // In key order: two batches creating the same new persons then insert them in the same

@@ -19,6 +19,10 @@ extension SQLiteStore {
         return counted
     }
 
+    public func prepareColumnarCopy() async throws {
+        _ = try await signalCopy.warm(build: { try await buildColumnarCopy() })
+    }
+
     /// Reads every stored signal in release-index order, in one read transaction: the copy is
     /// the state of that transaction's snapshot, named by its ledger mark.
     func buildColumnarCopy() async throws -> ColumnarSignals? {
@@ -30,7 +34,13 @@ extension SQLiteStore {
             try db.execute(sql: "PRAGMA cache_size = -2048")
             defer { try? db.execute(sql: "PRAGMA cache_size = -65536") }
             let mark = try ReleaseScanPlan.ledgerMark(db)
+            // The columns are 32-bit: ids beyond that are known before reading every row (each
+            // from an index), and such a database is scanned instead.
+            let largest = try Row.fetchOne(
+                db, sql: "SELECT COALESCE((SELECT MAX(person_id) FROM signal), 0), COALESCE((SELECT MAX(id) FROM category), 0)")
+            guard let largest, (largest[0] as Int64) <= Int64(Int32.max), (largest[1] as Int64) <= Int64(Int32.max) else { return nil }
             let signals = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM signal") ?? 0
+            guard signals < Int(Int32.max) else { return nil }
             let persons = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM person") ?? 0
             var builder = ColumnarSignalsBuilder(expectedSignals: signals, expectedPersons: persons)
             let statement = try db.makeStatement(

@@ -40,7 +40,11 @@ extension SQLiteStore {
             }
             return outcome
         }
-        if outcome.erasedAnything { await removeErasedCopies() }
+        if outcome.erasedAnything {
+            // The columnar copy first: a purge drops it, and it is gone before the answer.
+            await signalCopy.settleAsync()
+            await removeErasedCopies()
+        }
         logger.info(
             "purge done",
             metadata: [

@@ -37,6 +37,15 @@ public enum AdminSocket {
                 metadata: ["data_dir": "\(runtime.settings.dataDirectory)"])
             return []
         }
+        // Whoever can open the socket can spend privacy budget: only with a data folder that
+        // no one but its owner can enter (0700, as the daemon creates it).
+        let mode = (try? FileManager.default.attributesOfItem(atPath: runtime.settings.dataDirectory)[.posixPermissions] as? Int) ?? 0o777
+        guard mode & 0o077 == 0 else {
+            logger.warning(
+                "the data folder is open to other users (mode \(String(mode, radix: 8))); no admin socket: chmod 700 it",
+                metadata: ["data_dir": "\(runtime.settings.dataDirectory)"])
+            return []
+        }
         // One daemon per data folder (DataFolderLock on SQLite): a socket file left here is
         // from a daemon that has stopped.
         unlink(path)

@@ -51,7 +51,9 @@ public func buildApplication(
         server: server,
         configuration: .init(address: .hostname(host, port: settings.port), serverName: "clearinghouse"),
         services: releaseServices(runtime, gate: gate, logger: logger) + metricsServices(metrics, settings, logger: logger)
-            + AdminSocket.services(runtime, logger: logger),
+            + AdminSocket.services(runtime, logger: logger)
+            + (settings.releaseEngine == .columnar
+                ? [AfterServerStarts(gate: gate, service: ColumnarCopyWarmup(store: runtime.store, logger: logger))] : []),
         onServerRunning: { channel in
             gate.open()
             onListening(channel.localAddress?.port ?? settings.port)

@@ -95,7 +95,7 @@ struct ColumnarCopyTests {
         #expect(rebuilt.direct == rebuilt.scan)
     }
 
-    @Test("erasure: a revocation overwrites the revoked signals in the copy before it returns; a purge drops the copy")
+    @Test("erasure: a revocation overwrites the revoked signals in the copy before it returns, or drops the copy after another process's commit; a purge drops it")
     func erasure() async throws {
         let database = try await StoreBackend.sqlite.makeDatabase()
         let store = try #require(try await database.open().store as? SQLiteStore)
@@ -136,6 +136,17 @@ struct ColumnarCopyTests {
         let kept = try #require(before.subtracting(revoked).first)
         #expect(held(kept).live > 0)
 
+        // Another process commits (a second store on the file), then this one revokes: the copy
+        // cannot apply the revocation after a sequence it never heard of, so it is dropped
+        // before the revocation returns, not left holding what was erased.
+        let other = try #require(try await database.open().store as? SQLiteStore)
+        try await other.store(try Batches.revocations(["person-150"]), as: partners["acme"]!)
+        #expect(store.signalCopy.status() != nil)
+        try await store.store(try Batches.revocations((40..<60).map { "person-\($0)" }), as: partners["globex"]!)
+        #expect(store.signalCopy.status() == nil, "a revocation after another process's commit must drop the copy")
+
+        _ = try await Self.service(store, .columnar).exactCounts(at: Self.at)
+        #expect(store.signalCopy.status() != nil)
         _ = try await store.purge(at: Self.at, signalsObservedBefore: Batches.now)
         #expect(store.signalCopy.status() == nil, "a purge by age must drop the copy")
         let path = try #require(database.sqlitePath)

@@ -69,6 +69,8 @@ public protocol ClearinghouseStore: Sendable {
     /// (`release.engine = columnar`, ``SignalCopy``), built from one snapshot when missing;
     /// `nil` when this store keeps no copy (the caller scans with `readReleaseSignals`).
     func columnarCounts(at now: Int64, bounds: ContributionBounds, threads: Int) async throws -> ExactCounts?
+    /// Builds the columnar copy if this store keeps one and has none yet.
+    func prepareColumnarCopy() async throws
     /// The rho spent by the stored releases of a budget period.
     func spentRho(period: String) async throws -> Double
     /// Stores a release, re-checking the budget in the same transaction; returns its record.
@@ -154,4 +156,6 @@ extension ClearinghouseStore {
     /// Stores without a columnar copy (PostgreSQL, where several daemons write one database and
     /// each would rebuild its copy after every other daemon's commit) scan instead.
     public func columnarCounts(at now: Int64, bounds: ContributionBounds, threads: Int) async throws -> ExactCounts? { nil }
+
+    public func prepareColumnarCopy() async throws {}
 }

@@ -82,14 +82,19 @@ public struct ColumnarSignals: Sendable {
                 erasedCount += 1
             }
         }
-        guard var list = added[consent.person] else { return }
+        // Taken out of the dictionary first, so the list has one owner and is overwritten in
+        // place (assigning through a second reference would copy it, and free the original
+        // with the erased values still in it).
+        guard var list = added.removeValue(forKey: consent.person) else { return }
         let before = list.count
-        for at in list.indices where list[at].partner == consent.partner {
-            list[at] = AddedSignal(partner: -1, category: -1, weight: 0)
+        list.withUnsafeMutableBufferPointer { list in
+            for at in list.indices where list[at].partner == consent.partner {
+                list[at] = AddedSignal(partner: -1, category: -1, weight: 0)
+            }
         }
         list.removeAll { $0.partner == -1 }
         addedCount -= before - list.count
-        added[consent.person] = list.isEmpty ? nil : list
+        if !list.isEmpty { added[consent.person] = list }
     }
 
     func partner(ofBaseCategory category: Int32) -> Int64 {

@@ -11,25 +11,42 @@ import Glibc
 /// while a release counts.
 enum CountingThreads {
     /// Runs `body(worker)` for workers `0..<count`, each on its own thread, and returns when all
-    /// have finished.
+    /// have ended (joined): nothing of the work, the copy's columns included, is still held by a
+    /// thread once this returns.
     static func run(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
-        let group = DispatchGroup()
+        var threads: [pthread_t] = []
         for worker in 0..<count {
-            group.enter()
-            let thread = Thread {
-                lowerPriority()
+            let work = Work { body(worker) }
+            var thread = pthread_t()
+            let started = pthread_create(&thread, nil, { argument in
+                let work = Unmanaged<Work>.fromOpaque(argument!).takeRetainedValue()
+                CountingThreads.lowerPriority()
+                work.run()
+                return nil
+            }, Unmanaged.passRetained(work).toOpaque())
+            if started == 0 {
+                threads.append(thread)
+            } else {
+                // No thread to be had: do this worker's share here.
                 body(worker)
-                group.leave()
             }
-            thread.name = "clearinghouse-count-\(worker)"
-            thread.start()
         }
-        group.wait()
+        for thread in threads { pthread_join(thread, nil) }
+    }
+
+    /// One worker's closure, handed to its thread and released there before the thread ends.
+    private final class Work: @unchecked Sendable {
+        private var body: (@Sendable () -> Void)?
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+        func run() {
+            body?()
+            body = nil
+        }
     }
 
     /// Nice +10 for the calling thread only: on Linux the nice value is per thread, and
     /// `PRIO_PROCESS` with id 0 names the calling thread (setpriority(2), "BUGS").
-    private static func lowerPriority() {
+    static func lowerPriority() {
         #if os(Linux)
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
         #endif

@@ -7,15 +7,17 @@ extension SignalCopy {
     ///
     /// - Parameters:
     ///   - readView: reads the catalog, expired consents and ledger mark in one read.
-    ///   - build: reads every signal in one snapshot into a copy (``beginBuild()`` is called
-    ///     before it), or `nil` when the signals cannot be held as columns.
+    ///   - build: reads every signal in one snapshot into a copy, or `nil` when the signals
+    ///     cannot be held as columns.
     public func exactCounts(
         readView: @Sendable () async throws -> ReleaseView,
-        build: @Sendable () async throws -> ColumnarSignals?,
+        build: @escaping @Sendable () async throws -> ColumnarSignals?,
         bounds: ContributionBounds, threads: Int
     ) async throws -> ExactCounts? {
         var built = false
         var waits = 0
+        hold()
+        defer { release() }
         for _ in 0..<Self.attempts {
             let view = try await readView()
             switch await countOffPool(view, bounds: bounds, threads: threads) {
@@ -29,21 +31,17 @@ extension SignalCopy {
             case .behind, .missing:
                 guard !built else { return nil }
                 built = true
-                drop()
-                beginBuild()
-                var copy: ColumnarSignals?
-                do { copy = try await build() } catch {
-                    cancelBuild()
-                    throw error
-                }
-                guard copy != nil else {
-                    cancelBuild()
-                    return nil
-                }
-                install(copy.take()!)
+                guard try await buildShared(build) else { return nil }
             }
         }
         return nil
+    }
+
+    /// Builds the copy now if there is none (the daemon does at start, so that its first
+    /// release counts a ready copy instead of building one); `false` when it cannot be built.
+    public func warm(build: @escaping @Sendable () async throws -> ColumnarSignals?) async throws -> Bool {
+        guard !isFollowing else { return true }
+        return try await buildShared(build)
     }
 
     /// Reads of the view, counts and builds one release tries before it scans instead.

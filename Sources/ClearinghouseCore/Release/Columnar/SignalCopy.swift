@@ -10,9 +10,15 @@ import Synchronization
 /// it did to signals, with its sequence (``committed(sequence:change:)``); changes are applied in
 /// sequence order only, so the copy is always exactly some database state, never a mix. A
 /// release reads the current mark with the catalog and counts the copy only when the marks are
-/// equal. A commit by another process (an admin command, another daemon on PostgreSQL) leaves a
+/// equal. A commit by another process (an admin command on the same SQLite file) leaves a
 /// sequence the copy never hears of: the marks stay apart and the copy is built again.
 /// Erasures are applied before the erasing request is answered (``settle()``).
+///
+/// This process's commits are told in commit order: SQLite's writer runs one transaction at a
+/// time on one queue, and the commit hook runs there before the next begins. So a sequence
+/// that has not arrived when a later one has never will (another process committed it): the
+/// copy is dropped then, at once, rather than left behind holding what a later erasure of
+/// this process removed from the database.
 public final class SignalCopy: @unchecked Sendable {
     private struct Pending {
         var changes: [Int64: SignalChange] = [:]
@@ -20,9 +26,15 @@ public final class SignalCopy: @unchecked Sendable {
         var builds = 0
         /// Whether a copy exists (changes are kept only when something will apply them).
         var following = false
+        /// Releases preparing to count: while one reads its view, commits are kept pending
+        /// instead of applied, so the copy does not run ahead of the view just read.
+        var holds = 0
     }
 
     private let pending = Mutex(Pending())
+    /// The build in progress, which every caller that needs a copy waits for: two builds at
+    /// once would hold two copies.
+    private let building = Mutex<Task<Bool, any Error>?>(nil)
     /// Guards `state`; held through a count, so a count sees one state from start to end.
     private let stateLock = NSLock()
     /// Guarded by `stateLock`.
@@ -32,12 +44,14 @@ public final class SignalCopy: @unchecked Sendable {
 
     /// Told after each commit of this process, from the committing thread.
     public func committed(sequence: Int64, change: SignalChange) {
-        let kept = pending.withLock { pending -> Bool in
+        let applyNow = pending.withLock { pending -> Bool in
             guard pending.following || pending.builds > 0 else { return false }
             pending.changes[sequence] = change
-            return true
+            // Erasures are applied at once; other changes wait while a release prepares.
+            if case .erased = change { return true }
+            return pending.holds == 0
         }
-        guard kept, stateLock.try() else { return }
+        guard applyNow, stateLock.try() else { return }
         applyPending(upTo: .max)
         stateLock.unlock()
     }
@@ -52,13 +66,23 @@ public final class SignalCopy: @unchecked Sendable {
 
     /// ``settle()`` off the Swift concurrency pool (it may wait for a count).
     public func settleAsync() async {
+        await Self.offPool { self.settle() }
+    }
+
+    /// Runs `body`, which may wait on the state lock for a whole count, on a Dispatch thread
+    /// rather than one of the few threads of the Swift concurrency pool.
+    static func offPool<R: Sendable>(_ body: @escaping @Sendable () -> R) async -> R {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                self.settle()
-                continuation.resume()
-            }
+            DispatchQueue.global().async { continuation.resume(returning: body()) }
         }
     }
+
+    /// Keeps this process's commits pending (not applied) while a release reads its view.
+    func hold() { pending.withLock { $0.holds += 1 } }
+    func release() { pending.withLock { $0.holds -= 1 } }
+
+    /// Whether a copy exists or is being built (no lock on the copy itself).
+    var isFollowing: Bool { pending.withLock { $0.following } }
 
     /// What counting the copy for a view gave.
     public enum Attempt: Sendable {
@@ -76,10 +100,40 @@ public final class SignalCopy: @unchecked Sendable {
         stateLock.lock()
         defer { stateLock.unlock() }
         applyPending(upTo: view.mark)
-        guard let state else { return .missing }
-        if state.mark < view.mark { return .behind }
-        if state.mark > view.mark { return .ahead }
-        return .counted(state.count(view, bounds: bounds, threads: threads))
+        // No local copy of the struct: the columns keep one owner once the count is done.
+        guard let mark = state?.mark else { return .missing }
+        if mark < view.mark { return .behind }
+        if mark > view.mark { return .ahead }
+        return .counted(state!.count(view, bounds: bounds, threads: threads))
+    }
+
+    /// Drops the copy and builds a new one, or waits for the build already running; `false`
+    /// when the signals cannot be held as columns.
+    func buildShared(_ build: @escaping @Sendable () async throws -> ColumnarSignals?) async throws -> Bool {
+        let task = building.withLock { running -> Task<Bool, any Error> in
+            if let running { return running }
+            let task = Task { () -> Bool in
+                defer { self.building.withLock { $0 = nil } }
+                // The old copy goes first, so that memory holds one copy at a time.
+                await Self.offPool { self.drop() }
+                self.beginBuild()
+                var copy: ColumnarSignals?
+                do { copy = try await build() } catch {
+                    self.cancelBuild()
+                    throw error
+                }
+                guard copy != nil else {
+                    self.cancelBuild()
+                    return false
+                }
+                let built = copy.take()!
+                await Self.offPool { self.install(built) }
+                return true
+            }
+            running = task
+            return task
+        }
+        return try await task.value
     }
 
     /// Call before reading the database for a build: changes committed after that read's
@@ -133,13 +187,19 @@ public final class SignalCopy: @unchecked Sendable {
     }
 
     /// With `stateLock` held: applies the told changes that follow the copy's mark in sequence
-    /// order, up to `limit`; a gap stops it (the missing sequence may still arrive).
+    /// order, up to `limit`. A gap (a later sequence told, the next one not) is another
+    /// process's commit, which this copy will never hear of: the copy is dropped.
     private func applyPending(upTo limit: Int64) {
         guard state != nil else { return }
         while let mark = state?.mark, mark < limit {
-            let change = pending.withLock { pending -> SignalChange? in
+            let (change, gap) = pending.withLock { pending -> (SignalChange?, Bool) in
                 for stale in pending.changes.keys where stale <= mark { pending.changes[stale] = nil }
-                return pending.changes.removeValue(forKey: mark + 1)
+                let next = pending.changes.removeValue(forKey: mark + 1)
+                return (next, next == nil && pending.builds == 0 && !pending.changes.isEmpty)
+            }
+            if gap {
+                dropLocked()
+                return
             }
             guard let change else { return }
             if state!.apply(change) {
