@@ -53,6 +53,9 @@ def parse_arguments():
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--work", help="keep the generated consortium in this directory and reuse it on the next run "
                         "with the same parameters (skips generating and uploading)")
+    parser.add_argument("--growth", help="comma-separated signal counts (e.g. 1000000,10000000,30000000): run the whole "
+                        "benchmark at each, persons = signals / 5, each in DIR-<signals> under --work (reused when there), "
+                        "then print the times side by side")
     return parser.parse_args()
 
 
@@ -204,6 +207,32 @@ def export_csv(database, work):
 
 def main():
     arguments = parse_arguments()
+    if arguments.growth:
+        return growth(arguments)
+    run_one(arguments)
+
+
+def growth(arguments):
+    """The benchmark at several sizes, then one table: time per size, and per million signals."""
+    base = arguments.work or tempfile.mkdtemp(prefix="clearinghouse-release-growth-")
+    rows = []
+    for signals in (int(v) for v in arguments.growth.split(",")):
+        sized = argparse.Namespace(**vars(arguments))
+        sized.signals, sized.persons, sized.growth = signals, signals // 5, None
+        sized.work = f"{base.rstrip('/')}-{signals}"
+        print(f"== {signals:,} signals ==", flush=True)
+        rows.append((signals, run_one(sized)))
+    print()
+    print("release cost growth (medians; per million signals in brackets):")
+    print(f"  {'signals':>12} {'daemon (columnar)':>24} {'scan, no daemon':>22} {'DuckDB query':>22} {'C loop':>20} {'daemon RSS':>11}")
+    for signals, figures in rows:
+        per = signals / 1e6
+        print(f"  {signals:>12,} " + " ".join(
+            f"{figures[k]:>9.2f} s ({figures[k] / per:5.3f} s/M)".rjust(w)
+            for k, w in (("daemon", 24), ("scan", 22), ("duckdb", 22), ("loop", 20))) + f" {figures['daemon_rss']:>7.0f} MiB")
+
+
+def run_one(arguments):
     rng = np.random.default_rng(arguments.seed)
     work = arguments.work or tempfile.mkdtemp(prefix="clearinghouse-release-bench-")
     os.makedirs(work, exist_ok=True)
@@ -220,7 +249,7 @@ def main():
             load(arguments, rng, work, data_dir)
             with open(marker, "w") as handle:
                 handle.write(parameters)
-        measure(arguments, work, data_dir)
+        return measure(arguments, work, data_dir)
     finally:
         if not arguments.work:
             shutil.rmtree(work, ignore_errors=True)
@@ -383,6 +412,7 @@ def measure(arguments, work, data_dir):
     if postgres:
         measure_postgres(arguments, data_dir, env, postgres, our_pairs, our_median)
     report_bridges(arguments, work, data_dir, env)
+    return {"daemon": daemon_median, "scan": our_median, "duckdb": duck_median, "loop": loop_median, "daemon_rss": daemon[3]}
 
 
 def measure_postgres(arguments, data_dir, env, postgres, sqlite_pairs, sqlite_median):

@@ -38,7 +38,8 @@ def seed(daemon):
     post("/v1/signals", [json.dumps({"token": t, "kid": "k1", "category": c, "observed_at": "2026-11-01T00:00:00Z"})
                          for t in tokens for c in ("tents", "stoves")])
     env = dict(os.environ, CLEARINGHOUSE_PRIVACY_K="10", CLEARINGHOUSE_PRIVACY_DIFFERENTIAL_PRIVACY="false")
-    subprocess.run([binary(), "release", "now", "--data-dir", daemon.data], check=True, capture_output=True, env=env)
+    # --scan: a release with these settings (k 10, no noise), not the running daemon's.
+    subprocess.run([binary(), "release", "now", "--scan", "--data-dir", daemon.data], check=True, capture_output=True, env=env)
 
 
 class ContractTests(unittest.TestCase):

@@ -12,7 +12,7 @@ import Darwin
 /// integers per noised cell and hundreds of thousands of cells, so the calls would cost more
 /// than the counting. The buffer lives in one release's builder and is never reused by
 /// another; its words are used once each.
-public struct KernelRandom: RandomNumberGenerator {
+public struct KernelRandom: RandomNumberGenerator, Sendable {
     private var buffer = [UInt64](repeating: 0, count: 512)
     private var position = 512
 

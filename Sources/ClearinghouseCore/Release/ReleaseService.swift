@@ -96,8 +96,14 @@ public struct ReleaseService: Sendable {
         }
         let exact = try await exactCounts(at: now)
         let (catalog, counts, signals) = (exact.catalog, exact.counts, exact.signals)
-        let built = ReleaseBuilder.build(
-            counts: counts, catalog: catalog, settings: settings, signals: signals, generator: &generator)
+        // The guard loops over every cell (a million at 1,000 items): on a lower-priority
+        // thread of its own, like the counting, so requests keep the CPU first.
+        let settings = self.settings
+        // The generator moves to that thread; nothing here draws from it afterwards.
+        let built = await CountingThreads.runLowPriority { [generator] in
+            var generator = generator
+            return ReleaseBuilder.build(counts: counts, catalog: catalog, settings: settings, signals: signals, generator: &generator)
+        }
         let elapsed = clock.now - started
         let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
         return try await store.storeRelease(

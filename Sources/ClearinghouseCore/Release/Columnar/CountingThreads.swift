@@ -34,6 +34,21 @@ enum CountingThreads {
         for thread in threads { pthread_join(thread, nil) }
     }
 
+    /// Runs `body` on a thread of its own at the counting threads' lower priority and returns
+    /// its result, without holding a thread of the Swift concurrency pool meanwhile.
+    static func runLowPriority<R: Sendable>(_ body: @escaping @Sendable () -> R) async -> R {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                let result = Mutex<R?>(nil)
+                run(1) { _ in
+                    let value = body()
+                    result.withLock { $0 = value }
+                }
+                continuation.resume(returning: result.withLock { $0.take()! })
+            }
+        }
+    }
+
     /// One worker's closure, handed to its thread and released there before the thread ends.
     private final class Work: @unchecked Sendable {
         private var body: (@Sendable () -> Void)?
