@@ -66,12 +66,10 @@ extension SQLiteStore {
 /// What a release scan needs before reading signals: the catalog, how categories map to items
 /// and partners, the consents that have expired, and the person ranges to read.
 struct ReleaseScanPlan: Sendable {
-    let catalog: ReleaseCatalog
-    let itemOfCategory: [Int32]
-    let partnerOfCategory: [Int64]
-    let expired: Set<UInt64>
+    let view: ReleaseView
     let ranges: [Range<Int64>]
-    let ledgerMark: Int64
+    var catalog: ReleaseCatalog { view.catalog }
+    var ledgerMark: Int64 { view.mark }
 
     /// The latest audit ledger entry: every change to consents and signals (batches, purges)
     /// writes one in its own transaction, so two readers with the same mark see the same data.
@@ -80,17 +78,12 @@ struct ReleaseScanPlan: Sendable {
     }
 
     init(_ db: Database, now: Int64, parts: Int) throws {
-        let view = try Self.view(db, now: now)
-        ledgerMark = view.mark
+        view = try Self.view(db, now: now)
         // Two subqueries: SQLite answers a lone MIN or MAX from the index, both at once by a scan.
         let bounds = try Row.fetchOne(
             db, sql: "SELECT COALESCE((SELECT MIN(person_id) FROM signal), 0), COALESCE((SELECT MAX(person_id) FROM signal), -1)")
         let low: Int64 = bounds?[0] ?? 0
         let high: Int64 = (bounds?[1] ?? -1) + 1
-        self.catalog = view.catalog
-        self.itemOfCategory = view.itemOfCategory
-        self.partnerOfCategory = view.partnerOfCategory
-        self.expired = view.expired
         self.ranges = CategoryMap.personRanges(low: low, high: high, parts: parts)
     }
 
@@ -126,15 +119,8 @@ struct ReleaseScanPlan: Sendable {
         sqlite3_bind_int64(handle, 1, persons.lowerBound)
         sqlite3_bind_int64(handle, 2, persons.upperBound)
         defer { sqlite3_reset(handle) }
-        // One person's signals, in buffers reused across persons (grown if a person has more).
-        var capacity = 256
-        var items = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
-        var weights = UnsafeMutablePointer<Double>.allocate(capacity: capacity)
-        defer {
-            items.deallocate()
-            weights.deallocate()
-        }
-        var count = 0
+        var feed = PersonFeed()
+        defer { feed.deallocate() }
         var current: Int64 = -1
         while true {
             let code = sqlite3_step(handle)
@@ -143,33 +129,13 @@ struct ReleaseScanPlan: Sendable {
                 throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
             }
             let person = sqlite3_column_int64(handle, 0)
-            let category = Int(sqlite3_column_int64(handle, 1))
             if person != current {
-                if count > 0 {
-                    sink.addPerson(
-                        items: UnsafeBufferPointer(start: items, count: count), weights: UnsafeBufferPointer(start: weights, count: count))
-                    count = 0
-                }
+                feed.flush(into: sink)
+                feed.clear()
                 current = person
             }
-            guard category >= 0, category < itemOfCategory.count, itemOfCategory[category] >= 0 else { continue }
-            if !expired.isEmpty, expired.contains(UInt64(partnerOfCategory[category]) << 32 | UInt64(person)) { continue }
-            if count == capacity {
-                let larger = capacity * 2
-                let newItems = UnsafeMutablePointer<Int32>.allocate(capacity: larger)
-                let newWeights = UnsafeMutablePointer<Double>.allocate(capacity: larger)
-                newItems.update(from: items, count: count)
-                newWeights.update(from: weights, count: count)
-                items.deallocate()
-                weights.deallocate()
-                (items, weights, capacity) = (newItems, newWeights, larger)
-            }
-            items[count] = itemOfCategory[category]
-            weights[count] = sqlite3_column_double(handle, 2)
-            count += 1
+            feed.push(view.item(category: Int(sqlite3_column_int64(handle, 1)), person: person), sqlite3_column_double(handle, 2))
         }
-        if count > 0 {
-            sink.addPerson(items: UnsafeBufferPointer(start: items, count: count), weights: UnsafeBufferPointer(start: weights, count: count))
-        }
+        feed.flush(into: sink)
     }
 }

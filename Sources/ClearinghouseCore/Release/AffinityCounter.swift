@@ -74,21 +74,32 @@ struct PersonGroups: Sendable {
 
     /// Contiguous person ranges holding about the same number of signals each.
     func split(into parts: Int) -> [Range<Int>] {
-        let total = start.last ?? 0
+        SignalOffsets.balancedRanges(start, parts: parts, keepEmpty: true)
+    }
+}
+
+/// Splitting persons whose signals sit at `start[p]..<start[p + 1]` into ranges of about equal
+/// signal counts, for workers that take a range each.
+enum SignalOffsets {
+    /// `parts` contiguous ranges of `0..<start.count - 1`; empty ones dropped unless `keepEmpty`.
+    static func balancedRanges<Offset: BinaryInteger>(_ start: [Offset], parts: Int, keepEmpty: Bool) -> [Range<Int>] {
+        let persons = start.count - 1
+        let total = Int(start.last ?? 0)
+        let parts = max(1, parts)
         var ranges: [Range<Int>] = []
         var lower = 0
         for part in 1...parts {
-            var upper = personCount
+            var upper = persons
             if part < parts {
                 let target = total * part / parts
-                var low = lower, high = personCount
+                var low = lower, high = persons
                 while low < high {
                     let middle = (low + high) / 2
-                    if start[middle] < target { low = middle + 1 } else { high = middle }
+                    if Int(start[middle]) < target { low = middle + 1 } else { high = middle }
                 }
                 upper = low
             }
-            ranges.append(lower..<upper)
+            if keepEmpty || upper > lower { ranges.append(lower..<upper) }
             lower = upper
         }
         return ranges

@@ -21,8 +21,7 @@ public struct ReleaseView: Sendable {
     /// The item a signal counts for, or -1 when it does not count (unknown category, a partner
     /// not in the catalog, expired consent): the same rule as the database scan.
     @inline(__always)
-    func item(category: Int32, person: Int64) -> Int32 {
-        let index = Int(category)
+    public func item(category index: Int, person: Int64) -> Int32 {
         guard index >= 0, index < itemOfCategory.count else { return -1 }
         let item = itemOfCategory[index]
         guard item >= 0 else { return -1 }
@@ -72,12 +71,12 @@ extension ColumnarSignals {
             for entry in lower..<upper where category[entry] >= 0 { merged.append((category[entry], weight[entry])) }
             for signal in extra { merged.append((signal.category, signal.weight)) }
             merged.sort { $0.category != $1.category ? $0.category < $1.category : $0.weight < $1.weight }
-            for (category, weight) in merged { feed.push(view.item(category: category, person: person), weight) }
+            for (category, weight) in merged { feed.push(view.item(category: Int(category), person: person), weight) }
         } else {
             category.withUnsafeBufferPointer { category in
                 weight.withUnsafeBufferPointer { weight in
                     for entry in lower..<upper where category[entry] >= 0 {
-                        feed.push(view.item(category: category[entry], person: person), weight[entry])
+                        feed.push(view.item(category: Int(category[entry]), person: person), weight[entry])
                     }
                 }
             }
@@ -90,23 +89,26 @@ extension ColumnarSignals {
         let sorted = (added[person] ?? []).sorted {
             $0.category != $1.category ? $0.category < $1.category : $0.weight < $1.weight
         }
-        for signal in sorted { feed.push(view.item(category: signal.category, person: person), signal.weight) }
+        for signal in sorted { feed.push(view.item(category: Int(signal.category), person: person), signal.weight) }
         feed.flush(into: sink)
     }
 }
 
-/// One person's counted items and weights, in buffers reused across persons.
-struct PersonFeed {
+/// One person's counted items and weights, in buffers reused across persons (grown when a
+/// person has more): what both the columnar count and the database scan hand the sink.
+public struct PersonFeed {
     private var capacity = 256
     private var items = UnsafeMutablePointer<Int32>.allocate(capacity: 256)
     private var weights = UnsafeMutablePointer<Double>.allocate(capacity: 256)
     private var count = 0
 
-    mutating func clear() { count = 0 }
+    public init() {}
+
+    public mutating func clear() { count = 0 }
 
     /// Adds one signal; an item of -1 (not counted) is skipped.
     @inline(__always)
-    mutating func push(_ item: Int32, _ weight: Double) {
+    public mutating func push(_ item: Int32, _ weight: Double) {
         guard item >= 0 else { return }
         if count == capacity {
             let larger = capacity * 2
@@ -123,12 +125,13 @@ struct PersonFeed {
         count += 1
     }
 
-    func flush(into sink: AffinityAccumulator) {
+    /// Hands the person to the sink, if it has any counted signal.
+    public func flush(into sink: some PersonSignalSink) {
         guard count > 0 else { return }
         sink.addPerson(items: UnsafeBufferPointer(start: items, count: count), weights: UnsafeBufferPointer(start: weights, count: count))
     }
 
-    func deallocate() {
+    public func deallocate() {
         items.deallocate()
         weights.deallocate()
     }

@@ -120,25 +120,7 @@ public struct ColumnarSignals: Sendable {
 
     /// Contiguous base ranges holding about the same number of signals each.
     func baseRanges(_ parts: Int) -> [Range<Int>] {
-        let persons = personID.count
-        let total = Int(start.last ?? 0)
-        var ranges: [Range<Int>] = []
-        var lower = 0
-        for part in 1...max(1, parts) {
-            var upper = persons
-            if part < parts {
-                let target = total * part / parts
-                var low = lower, high = persons
-                while low < high {
-                    let middle = (low + high) / 2
-                    if Int(start[middle]) < target { low = middle + 1 } else { high = middle }
-                }
-                upper = low
-            }
-            if upper > lower { ranges.append(lower..<upper) }
-            lower = upper
-        }
-        return ranges
+        SignalOffsets.balancedRanges(start, parts: parts, keepEmpty: false)
     }
 }
 
