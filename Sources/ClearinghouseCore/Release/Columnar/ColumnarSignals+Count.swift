@@ -20,7 +20,7 @@ public struct ReleaseView: Sendable {
 
     /// The item a signal counts for, or -1 when it does not count (unknown category, a partner
     /// not in the catalog, expired consent): the same rule as the database scan.
-    @inline(__always)
+    @inlinable
     public func item(category index: Int, person: Int64) -> Int32 {
         guard index >= 0, index < itemOfCategory.count else { return -1 }
         let item = itemOfCategory[index]
@@ -97,17 +97,20 @@ extension ColumnarSignals {
 /// One person's counted items and weights, in buffers reused across persons (grown when a
 /// person has more): what both the columnar count and the database scan hand the sink.
 public struct PersonFeed {
-    private var capacity = 256
-    private var items = UnsafeMutablePointer<Int32>.allocate(capacity: 256)
-    private var weights = UnsafeMutablePointer<Double>.allocate(capacity: 256)
-    private var count = 0
+    // Inlinable (with these fields usable from inline code): the database scan in another
+    // module calls push for every row.
+    @usableFromInline var capacity = 256
+    @usableFromInline var items = UnsafeMutablePointer<Int32>.allocate(capacity: 256)
+    @usableFromInline var weights = UnsafeMutablePointer<Double>.allocate(capacity: 256)
+    @usableFromInline var count = 0
 
     public init() {}
 
+    @inlinable
     public mutating func clear() { count = 0 }
 
     /// Adds one signal; an item of -1 (not counted) is skipped.
-    @inline(__always)
+    @inlinable
     public mutating func push(_ item: Int32, _ weight: Double) {
         guard item >= 0 else { return }
         if count == capacity {
@@ -126,6 +129,7 @@ public struct PersonFeed {
     }
 
     /// Hands the person to the sink, if it has any counted signal.
+    @inlinable
     public func flush(into sink: some PersonSignalSink) {
         guard count > 0 else { return }
         sink.addPerson(items: UnsafeBufferPointer(start: items, count: count), weights: UnsafeBufferPointer(start: weights, count: count))
