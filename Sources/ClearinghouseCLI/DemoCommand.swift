@@ -136,10 +136,7 @@ struct DemoCommand: AsyncParsableCommand {
                     + String(format: "(%.1f s)", outcome.seconds))
         }
 
-        let service = ReleaseService(
-            store: store, settings: runtime.settings.privacy, budget: runtime.settings.budget,
-            workers: runtime.settings.releaseThreads, engine: runtime.settings.releaseEngine,
-            feedback: runtime.settings.feedback)
+        let service = runtime.settings.releaseService(store: store)
         let record = try await service.releaseNow(trigger: "demo", at: WallClock.nowMilliseconds())
         say.step("released: partners read only its noisy counts above the threshold; the exact sizes below are the operator's view")
         say.block(ReleaseText.describe(record))

@@ -32,9 +32,7 @@ struct ReleaseCommand: AsyncParsableCommand {
                 // A one-off process has no columnar copy to keep: building one to count once
                 // would read the same rows as the scan, and hold them.
                 let engine = admin.settings.releaseEngine == .columnar ? ReleaseEngine.memory : admin.settings.releaseEngine
-                let service = ReleaseService(
-                    store: admin.store, settings: admin.settings.privacy, budget: admin.settings.budget,
-                    workers: admin.settings.releaseThreads, engine: engine, feedback: admin.settings.feedback)
+                let service = admin.settings.releaseService(store: admin.store, engine: engine)
                 record = try await service.releaseNow(trigger: "cli", at: WallClock.nowMilliseconds())
             }
             switch format {

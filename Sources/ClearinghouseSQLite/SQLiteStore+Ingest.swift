@@ -41,18 +41,18 @@ extension SQLiteStore {
             return .stored(receipt.answeringStored(at: now))
         }
         if case .stored(let receipt) = outcome, (receipt.revoked ?? 0) > 0 || (receipt.signalsErased ?? 0) > 0 {
-            // The columnar copy first: erased signals leave memory before the answer.
-            await signalCopy.settleAsync()
             await removeErasedCopies()
         }
         return outcome
     }
 
-    /// Erasure leaves no copy behind: `secure_delete` zeroes erased rows in the database file,
-    /// and this moves the WAL (which still holds the old page images) into the file and
-    /// truncates it. Best effort after the commit: if readers keep it from completing, the
+    /// Erasure leaves no copy behind: the columnar copy applies the erasure (or is dropped)
+    /// before this returns; `secure_delete` zeroes erased rows in the database file, and this
+    /// moves the WAL (which still holds the old page images) into the file and truncates it.
+    /// The checkpoint is best effort after the commit: if readers keep it from completing, the
     /// next erasure or the retention service completes it.
     func removeErasedCopies() async {
+        await signalCopy.settleAsync()
         do {
             try await writer.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
         } catch {

@@ -40,11 +40,7 @@ extension SQLiteStore {
             }
             return outcome
         }
-        if outcome.erasedAnything {
-            // The columnar copy first: a purge drops it, and it is gone before the answer.
-            await signalCopy.settleAsync()
-            await removeErasedCopies()
-        }
+        if outcome.erasedAnything { await removeErasedCopies() }
         logger.info(
             "purge done",
             metadata: [

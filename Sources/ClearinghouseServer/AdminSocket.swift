@@ -49,9 +49,7 @@ public enum AdminSocket {
         // One daemon per data folder (DataFolderLock on SQLite): a socket file left here is
         // from a daemon that has stopped.
         unlink(path)
-        let service = ReleaseService(
-            store: runtime.store, settings: runtime.settings.privacy, budget: runtime.settings.budget,
-            workers: runtime.settings.releaseThreads, engine: runtime.settings.releaseEngine, feedback: runtime.settings.feedback)
+        let service = runtime.settings.releaseService(store: runtime.store)
         let router = Router()
         router.post("release") { _, _ -> Response in
             do {

@@ -83,10 +83,7 @@ func releaseServices(_ runtime: DaemonRuntime, gate: ServerStartGate, logger: Lo
     let lease = SchedulerLease(store: runtime.store, leaseSeconds: runtime.settings.leaseSeconds, logger: logger)
     services.append(lease)
     if let every = runtime.settings.releaseEverySeconds {
-        let service = ReleaseService(
-            store: runtime.store, settings: runtime.settings.privacy, budget: runtime.settings.budget,
-            workers: runtime.settings.releaseThreads, engine: runtime.settings.releaseEngine,
-            feedback: runtime.settings.feedback)
+        let service = runtime.settings.releaseService(store: runtime.store)
         var exports: ScheduledExports?
         if let directory = runtime.settings.exportDirectory, let key = runtime.exportKey {
             exports = ScheduledExports(

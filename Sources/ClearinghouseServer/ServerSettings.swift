@@ -65,6 +65,14 @@ public struct ServerSettings: Sendable {
     /// (``ReleaseService`` still counts with no more threads than cores).
     public var releaseThreads: Int { releaseWorkers > 0 ? releaseWorkers : ProcessInfo.processInfo.activeProcessorCount }
 
+    /// The release service these settings describe, on `store`: privacy, budget, workers,
+    /// feedback and the engine (`release.engine` unless `engine` says otherwise).
+    public func releaseService(store: any ClearinghouseStore, engine: ReleaseEngine? = nil) -> ReleaseService {
+        ReleaseService(
+            store: store, settings: privacy, budget: budget, workers: releaseThreads, engine: engine ?? releaseEngine,
+            feedback: feedback)
+    }
+
     public init(
         host: String = "127.0.0.1",
         port: Int = 8420,

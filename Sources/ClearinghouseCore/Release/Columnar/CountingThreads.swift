@@ -34,18 +34,24 @@ enum CountingThreads {
         for thread in threads { pthread_join(thread, nil) }
     }
 
+    /// Runs `body`, which blocks (a count, a wait on the copy's lock), on a Dispatch thread
+    /// rather than one of the few threads of the Swift concurrency pool, and returns its result.
+    static func offPool<R: Sendable>(_ body: @escaping @Sendable () -> R) async -> R {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: body()) }
+        }
+    }
+
     /// Runs `body` on a thread of its own at the counting threads' lower priority and returns
     /// its result, without holding a thread of the Swift concurrency pool meanwhile.
     static func runLowPriority<R: Sendable>(_ body: @escaping @Sendable () -> R) async -> R {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                let result = Mutex<R?>(nil)
-                run(1) { _ in
-                    let value = body()
-                    result.withLock { $0 = value }
-                }
-                continuation.resume(returning: result.withLock { $0.take()! })
+        await offPool {
+            let result = Mutex<R?>(nil)
+            run(1) { _ in
+                let value = body()
+                result.withLock { $0 = value }
             }
+            return result.withLock { $0.take()! }
         }
     }
 

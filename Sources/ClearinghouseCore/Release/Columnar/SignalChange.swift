@@ -54,8 +54,9 @@ public final class SignalChangeRecorder: @unchecked Sendable {
 
     public func erased(partner: Int64, person: Int64) { erased.append(ErasedConsent(partner: partner, person: person)) }
 
-    /// The change to tell the copy: erasures first when both happened (a consent batch that
-    /// replaced a consent erases; it never stores signals).
+    /// The change to tell the copy. A batch either stores signals or erases them (a consent
+    /// batch that drops affinity erases and stores none); one that did both is `.unknown`,
+    /// which drops the copy rather than guess the order the two were done in.
     public var change: SignalChange {
         if !erased.isEmpty { return appended.isEmpty ? .erased(erased) : .unknown }
         return appended.isEmpty ? .unchanged : .appended(appended)

@@ -20,7 +20,7 @@ extension SignalCopy {
         defer { release() }
         for _ in 0..<Self.attempts {
             let view = try await readView()
-            switch await countOffPool(view, bounds: bounds, threads: threads) {
+            switch await CountingThreads.offPool({ self.count(view, bounds: bounds, threads: threads) }) {
             case .counted(let counts): return counts
             case .ahead: continue
             case .behind where waits < Self.behindWaits:
@@ -48,12 +48,4 @@ extension SignalCopy {
     static var attempts: Int { 64 }
     /// Short waits for this process's own commits to reach the copy (2 ms each).
     static var behindWaits: Int { 50 }
-
-    private func countOffPool(_ view: ReleaseView, bounds: ContributionBounds, threads: Int) async -> Attempt {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(returning: self.count(view, bounds: bounds, threads: threads))
-            }
-        }
-    }
 }

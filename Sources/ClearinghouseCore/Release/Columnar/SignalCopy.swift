@@ -66,15 +66,7 @@ public final class SignalCopy: @unchecked Sendable {
 
     /// ``settle()`` off the Swift concurrency pool (it may wait for a count).
     public func settleAsync() async {
-        await Self.offPool { self.settle() }
-    }
-
-    /// Runs `body`, which may wait on the state lock for a whole count, on a Dispatch thread
-    /// rather than one of the few threads of the Swift concurrency pool.
-    static func offPool<R: Sendable>(_ body: @escaping @Sendable () -> R) async -> R {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: body()) }
-        }
+        await CountingThreads.offPool { self.settle() }
     }
 
     /// Keeps this process's commits pending (not applied) while a release reads its view.
@@ -115,7 +107,7 @@ public final class SignalCopy: @unchecked Sendable {
             let task = Task { () -> Bool in
                 defer { self.building.withLock { $0 = nil } }
                 // The old copy goes first, so that memory holds one copy at a time.
-                await Self.offPool { self.drop() }
+                await CountingThreads.offPool { self.drop() }
                 self.beginBuild()
                 var copy: ColumnarSignals?
                 do { copy = try await build() } catch {
@@ -127,7 +119,7 @@ public final class SignalCopy: @unchecked Sendable {
                     return false
                 }
                 let built = copy.take()!
-                await Self.offPool { self.install(built) }
+                await CountingThreads.offPool { self.install(built) }
                 return true
             }
             running = task
@@ -138,12 +130,12 @@ public final class SignalCopy: @unchecked Sendable {
 
     /// Call before reading the database for a build: changes committed after that read's
     /// snapshot are kept from now on.
-    public func beginBuild() {
+    private func beginBuild() {
         pending.withLock { $0.builds += 1 }
     }
 
     /// Ends a build that failed.
-    public func cancelBuild() {
+    private func cancelBuild() {
         pending.withLock { pending in
             pending.builds -= 1
             if !pending.following && pending.builds == 0 { pending.changes = [:] }
@@ -153,7 +145,7 @@ public final class SignalCopy: @unchecked Sendable {
     /// Installs a built copy (unless a newer one is there) and applies the changes after it.
     /// Consuming: the copy's columns must have one owner, or the first erasure applied to them
     /// would copy every column (twice the memory, for a moment).
-    public func install(_ built: consuming ColumnarSignals) {
+    private func install(_ built: consuming ColumnarSignals) {
         stateLock.lock()
         defer { stateLock.unlock() }
         if state == nil || state!.mark < built.mark { state = consume built }
@@ -165,7 +157,7 @@ public final class SignalCopy: @unchecked Sendable {
     }
 
     /// Drops the copy (the next release builds one).
-    public func drop() {
+    private func drop() {
         stateLock.lock()
         defer { stateLock.unlock() }
         dropLocked()
@@ -190,10 +182,13 @@ public final class SignalCopy: @unchecked Sendable {
     /// order, up to `limit`. A gap (a later sequence told, the next one not) is another
     /// process's commit, which this copy will never hear of: the copy is dropped.
     private func applyPending(upTo limit: Int64) {
-        guard state != nil else { return }
+        guard let start = state?.mark else { return }
+        // Changes at or before the copy's mark are in it already (told during its build).
+        pending.withLock { pending in
+            for stale in pending.changes.keys where stale <= start { pending.changes[stale] = nil }
+        }
         while let mark = state?.mark, mark < limit {
             let (change, gap) = pending.withLock { pending -> (SignalChange?, Bool) in
-                for stale in pending.changes.keys where stale <= mark { pending.changes[stale] = nil }
                 let next = pending.changes.removeValue(forKey: mark + 1)
                 return (next, next == nil && pending.builds == 0 && !pending.changes.isEmpty)
             }
