@@ -47,6 +47,10 @@ let package = Package(
             path: "Sources/CZlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        .systemLibrary(
+            name: "CMalloc",
+            path: "Sources/CMalloc"
+        ),
         .target(
             name: "ClearinghouseCore",
             dependencies: [
@@ -79,6 +83,7 @@ let package = Package(
         .target(
             name: "ClearinghouseServer",
             dependencies: [
+                "CMalloc",
                 "ClearinghouseCore",
                 "ClearinghouseSQLite",
                 "ClearinghousePostgres",

@@ -76,6 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
         try ListenAddressCheck.ensureFree(host: settings.host, port: settings.port, setting: "server.port", flag: "--port")
         try ListenAddressCheck.ensureFree(
             host: settings.metricsHost, port: settings.metricsPort, setting: "metrics.port", flag: "--metrics-port")
+        FreedMemoryReturn.configure()
         let portFile = self.portFile
         let app = try await buildApplication(settings, logger: logger, metrics: PrometheusExposition.bootstrap()) { [logger] port in
             guard let portFile else { return }

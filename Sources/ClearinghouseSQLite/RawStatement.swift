@@ -6,7 +6,7 @@ import GRDBSQLite
 /// The ingest loop binds and steps millions of rows; binding through `sqlite3_bind_*` on
 /// GRDB's own prepared statement is about twice as fast as GRDB's argument arrays on this
 /// machine class (STACK-NOTES), while GRDB still owns the connection, the transaction and the
-/// statement cache. Used only inside a `write` block, on the writer's thread.
+/// statement cache. Used inside one `read` or `write` block, on that block's thread.
 struct RawStatement {
     private let handle: OpaquePointer
     private let connection: OpaquePointer
@@ -75,10 +75,29 @@ struct RawStatement {
         }
     }
 
+    /// Steps a query to its end, calling `body` with each row. Resets afterwards.
+    func forEachRow(_ body: (ColumnReader) throws -> Void) throws {
+        defer { sqlite3_reset(handle) }
+        while true {
+            let code = sqlite3_step(handle)
+            switch code {
+            case SQLITE_ROW: try body(ColumnReader(handle: handle))
+            case SQLITE_DONE: return
+            default: throw failure(code)
+            }
+        }
+    }
+
     /// Reads the columns of the current row.
     struct ColumnReader {
         let handle: OpaquePointer
-        func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+        @inline(__always) func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+        @inline(__always) func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
+        /// A blob column's bytes, valid until the statement steps again; `nil` for NULL.
+        func blob(_ column: Int32) -> UnsafeRawBufferPointer? {
+            guard let bytes = sqlite3_column_blob(handle, column) else { return nil }
+            return UnsafeRawBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, column)))
+        }
     }
 
     /// Rows changed by the last `run`.

@@ -65,22 +65,33 @@ extension SQLiteStore {
         }
         guard !revoked.isEmpty else { return ([:], true) }
         guard let pseudonymizer else { return ([:], false) }
-        var counts: [Int64: Int] = [:]
+        // Each revocation of a stored person: (partner, person, the revoking batch).
+        var checks: [(partner: Int64, person: Int64, batch: Int64)] = []
         let persons = try Row.fetchCursor(db, sql: "SELECT id, key FROM person")
         while let person = try persons.next() {
             let key: Data = person[1]
             guard let entries = revoked[Data(pseudonymizer.pseudonym(of: [UInt8](key)))] else { continue }
-            let personID: Int64 = person[0]
-            for entry in entries {
-                let leftovers = try Int.fetchOne(
-                    db,
-                    sql: """
-                        SELECT (SELECT COUNT(*) FROM consent WHERE partner_id = ?1 AND person_id = ?2 AND batch_id < ?3)
-                             + (SELECT COUNT(*) FROM signal WHERE partner_id = ?1 AND person_id = ?2 AND batch_id < ?3)
-                        """, arguments: [entry.partner, personID, entry.batch]) ?? 0
-                if leftovers > 0 { counts[entry.partner, default: 0] += 1 }
+            for entry in entries { checks.append((entry.partner, person[0], entry.batch)) }
+        }
+        // A revocation is not erased when a consent or a signal written before it remains. The
+        // signal table has no person index: each partner's signals are read once, through its
+        // spans, for all of that partner's checks.
+        var notErased = Set<Int>()
+        for (index, check) in checks.enumerated() {
+            let consents = try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM consent WHERE partner_id = ? AND person_id = ? AND batch_id < ?",
+                arguments: [check.partner, check.person, check.batch]) ?? 0
+            if consents > 0 { notErased.insert(index) }
+        }
+        let byPartner = Dictionary(grouping: checks.indices, by: { checks[$0].partner })
+        for (partner, indices) in byPartner {
+            let byPerson = Dictionary(grouping: indices, by: { checks[$0].person })
+            try SignalSpans.forEachSignal(db, partner: partner) { _, person, batch in
+                for index in byPerson[person] ?? [] where batch < checks[index].batch { notErased.insert(index) }
             }
         }
+        var counts: [Int64: Int] = [:]
+        for index in notErased { counts[checks[index].partner, default: 0] += 1 }
         return (counts, true)
     }
 }
@@ -129,8 +140,7 @@ extension SQLiteStore {
                         SELECT EXISTS (SELECT 1 FROM consent c WHERE c.partner_id = ?1 AND c.person_id = ?2
                           AND \(LiveConsent.sql(alias: "c", now: "?3")))
                         """, arguments: [partnerID, personID, now]) ?? false
-                signals = try Int.fetchOne(
-                    db, sql: "SELECT COUNT(*) FROM signal WHERE partner_id = ? AND person_id = ?", arguments: [partnerID, personID]) ?? 0
+                signals = try SignalSpans.count(db, partner: partnerID, person: personID)
             }
             return ConsentHistory(partner: partner, events: events, current: current, liveConsent: live, signals: signals)
         }

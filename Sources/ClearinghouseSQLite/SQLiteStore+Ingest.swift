@@ -1,10 +1,39 @@
 import ClearinghouseCore
 import Foundation
 import GRDB
+import Metrics
 
 extension SQLiteStore {
     public func ingest(
         _ batch: DecodedBatch, partner: AuthenticatedPartner, idempotencyKey: String?, at now: Int64
+    ) async throws -> IngestOutcome {
+        let lookup = try await lookUpConsents(batch, partner: partner, idempotencyKey: idempotencyKey, at: now)
+        return try await ingest(batch, partner: partner, idempotencyKey: idempotencyKey, at: now, lookedUp: lookup)
+    }
+
+    /// The persons of a signal batch with live consent, looked up in a read transaction before
+    /// the writer is taken (see ``ConsentLookup``); `nil` for other kinds, and for a retry of a
+    /// stored batch, which the writer answers or completes itself.
+    func lookUpConsents(
+        _ batch: DecodedBatch, partner: AuthenticatedPartner, idempotencyKey: String?, at now: Int64
+    ) async throws -> ConsentLookup? {
+        guard batch.kind == .signals else { return nil }
+        return try await writer.read { db in
+            if let idempotencyKey,
+                try Bool.fetchOne(
+                    db, sql: "SELECT EXISTS (SELECT 1 FROM batch WHERE partner_id = ? AND idempotency_key = ?)",
+                    arguments: [partner.rowID, idempotencyKey]) == true
+            {
+                return nil
+            }
+            return try ConsentLookup.resolve(db, batch, partnerID: partner.rowID, at: now)
+        }
+    }
+
+    /// Writes a batch in one transaction, with the consents `lookup` found for a signal batch if
+    /// they still hold then (otherwise it looks them up again inside the transaction).
+    func ingest(
+        _ batch: DecodedBatch, partner: AuthenticatedPartner, idempotencyKey: String?, at now: Int64, lookedUp lookup: ConsentLookup?
     ) async throws -> IngestOutcome {
         let pseudonymizer = try writingPseudonymizer()
         let outcome = try await writer.write { db -> IngestOutcome in
@@ -24,7 +53,11 @@ extension SQLiteStore {
             let writer = BatchWriter(db: db, partner: partner, batchID: batchID, now: now, pseudonymizer: pseudonymizer)
             var dropped: DroppedLines?
             switch batch.kind {
-            case .signals: dropped = try writer.writeSignals(batch, into: &receipt)
+            case .signals:
+                let current = try lookup.flatMap { try $0.isCurrent(db, partner: partner.id) ? $0 : nil }
+                if lookup != nil && current == nil { Counter(label: "clearinghouse_ingest_consent_lookups_repeated_total").increment() }
+                let consents = try current ?? ConsentLookup.resolve(db, batch, partnerID: partner.rowID, at: now)
+                dropped = try writer.writeSignals(batch, consents: consents, into: &receipt)
             case .consents: try writer.writeConsents(batch, into: &receipt)
             case .revocations: try writer.writeRevocations(batch, into: &receipt)
             }
@@ -90,7 +123,9 @@ extension SQLiteStore {
     ) throws -> IngestOutcome {
         var receipt = BatchReceipt(batchID: earlier.batchID, kind: .signals, received: batch.received)
         let writer = BatchWriter(db: db, partner: partner, batchID: earlier.batchID, now: now, pseudonymizer: pseudonymizer)
-        let stillDropped = try writer.writeSignals(batch, considering: lines, into: &receipt)
+        // A retry is rare and small: its dropped lines are looked up inside the writer.
+        let consents = try ConsentLookup.resolve(db, batch, partnerID: partner.rowID, at: now, considering: lines)
+        let stillDropped = try writer.writeSignals(batch, consents: consents, considering: lines, into: &receipt)
         guard receipt.accepted > 0 else { return .replayed(earlier.replay) }
         let completion = earlier.completion(storedNow: receipt.accepted, stillDropped: stillDropped.count)
         let entry = try LedgerAppender.append(
@@ -120,22 +155,14 @@ struct BatchWriter {
     /// What this batch does to signals, for the columnar copy once it commits.
     let changes = SignalChangeRecorder()
 
-    /// Bound on the per-batch cache of consent lookups (entries), so memory stays flat for
-    /// batches of any size.
-    static let consentCacheLimit = 1 << 16
-
-    /// Stores the batch's signals whose person has live consent, or only the lines in
-    /// `considering` when given (a retry), and returns the lines dropped for missing consent.
+    /// Appends the batch's signals whose person `consents` found live consent for (every line,
+    /// or only those in `considering` on a retry), records the rowids written as a span of the
+    /// partner (``SignalSpans``), and returns the lines dropped for missing consent. The table
+    /// has no index beside its rowid, so each row costs one append.
     @discardableResult
     func writeSignals(
-        _ batch: DecodedBatch, considering: DroppedLines? = nil, into receipt: inout BatchReceipt
+        _ batch: DecodedBatch, consents: ConsentLookup, considering: DroppedLines? = nil, into receipt: inout BatchReceipt
     ) throws -> DroppedLines {
-        let liveConsent = try RawStatement(
-            db,
-            sql: """
-                SELECT p.id FROM person p JOIN consent c ON c.partner_id = ?1 AND c.person_id = p.id
-                WHERE p.key = ?2 AND \(LiveConsent.sql(alias: "c", now: "?3"))
-                """)
         let insert = try RawStatement(
             db,
             sql: """
@@ -146,26 +173,15 @@ struct BatchWriter {
         insert.bind(1, partner.rowID)
         insert.bind(6, batchID)
         var categoryIDs = [Int64?](repeating: nil, count: batch.categories.count)
-        var consentedPerson: [PersonKeyBytes: Int64] = [:]
         var accepted = 0
         var dropped = DroppedLines(lineCount: batch.received)
+        var written: ClosedRange<Int64>?
         var line = -1
         try batch.forEachSignal { signal in
             line += 1
             if let considering, !considering.contains(line) { return }
-            let cacheKey = PersonKeyBytes(signal.personKey)
-            var personID = consentedPerson[cacheKey]
-            if personID == nil {
-                liveConsent.reset()
-                liveConsent.bind(1, partner.rowID)
-                liveConsent.bind(2, blob: signal.personKey)
-                liveConsent.bind(3, now)
-                let found = try liveConsent.firstInt64() ?? -1
-                if consentedPerson.count >= Self.consentCacheLimit { consentedPerson.removeAll(keepingCapacity: true) }
-                consentedPerson[cacheKey] = found
-                personID = found
-            }
-            guard let personID, personID > 0 else {
+            let personID = consents.persons[line]
+            guard personID > 0 else {
                 dropped.insert(line)
                 return
             }
@@ -182,9 +198,12 @@ struct BatchWriter {
             insert.bind(4, signal.weight)
             insert.bind(5, signal.observedAt)
             try insert.run()
+            let rowID = insert.lastInsertedRowID
+            written = (written?.lowerBound ?? rowID)...rowID
             changes.stored(StoredSignal(person: personID, partner: partner.rowID, category: categoryID, weight: signal.weight))
             accepted += 1
         }
+        if let written { try SignalSpans.record(db, partner: partner.rowID, first: written.lowerBound, last: written.upperBound) }
         receipt.accepted = accepted
         receipt.droppedNoConsent = dropped.count
         return dropped
@@ -204,7 +223,7 @@ struct BatchWriter {
                     purposes = excluded.purposes, granted_at = excluded.granted_at,
                     expires_at = excluded.expires_at, proof = excluded.proof, batch_id = excluded.batch_id
                 """)
-        let eraseSignals = try RawStatement(db, sql: "DELETE FROM signal WHERE person_id = ?1 AND partner_id = ?2")
+        var erasure = SignalErasure()
         let history = try ConsentEventRecorder(db, pseudonymizer: pseudonymizer, partnerID: partner.rowID, batchID: batchID, now: now)
         var tally = ConsentBatchTally()
         try batch.forEachConsent { consent in
@@ -246,25 +265,22 @@ struct BatchWriter {
             upsert.bind(7, batchID)
             try upsert.run()
             if decision == .replace(erasesSignals: true) {
-                eraseSignals.reset()
-                eraseSignals.bind(1, personID!)
-                eraseSignals.bind(2, partner.rowID)
-                try eraseSignals.run()
-                tally.signalsErased += eraseSignals.changes
+                erasure.add(partner: partner.rowID, person: personID!)
                 changes.erased(partner: partner.rowID, person: personID!)
             }
         }
+        // A consent that no longer grants affinity takes its signals with it, in this transaction.
+        if !erasure.isEmpty { tally.signalsErased += try erasure.run(db) }
         tally.fill(&receipt)
     }
 
     func writeRevocations(_ batch: DecodedBatch, into receipt: inout BatchReceipt) throws {
         let findPerson = try RawStatement(db, sql: "SELECT id FROM person WHERE key = ?1")
-        let eraser = try ConsentEraser(db)
+        var eraser = try ConsentEraser(db)
         let record = try RawStatement(
             db, sql: "INSERT INTO revocation (partner_id, pseudonym, batch_id, at) VALUES (?1, ?2, ?3, ?4)")
         let history = try ConsentEventRecorder(db, pseudonymizer: pseudonymizer, partnerID: partner.rowID, batchID: batchID, now: now)
         var revoked = 0
-        var erased = 0
         var notFound = 0
         try batch.forEachRevocation { revocation in
             findPerson.reset()
@@ -275,7 +291,6 @@ struct BatchWriter {
             }
             try history.recordEnding(.revoked, personKey: revocation.personKey, personID: personID)
             let erasure = try eraser.erase(partner: partner.rowID, person: personID)
-            erased += erasure.signals
             changes.erased(partner: partner.rowID, person: personID)
             if erasure.consents > 0 {
                 revoked += 1
@@ -294,7 +309,7 @@ struct BatchWriter {
         }
         receipt.accepted = batch.received
         receipt.revoked = revoked
-        receipt.signalsErased = erased
+        receipt.signalsErased = try eraser.eraseSignals()
         receipt.notFound = notFound
     }
 

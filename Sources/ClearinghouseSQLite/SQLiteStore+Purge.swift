@@ -9,7 +9,7 @@ extension SQLiteStore {
             var outcome = PurgeOutcome()
             // Each expired consent (found by index), with its signals and, once unheld, the
             // person key; the history keeps that it expired, under the person's pseudonym.
-            let eraser = try ConsentEraser(db)
+            var eraser = try ConsentEraser(db)
             var recorders: [Int64: ConsentEventRecorder] = [:]
             for row in try Row.fetchAll(
                 db,
@@ -29,11 +29,14 @@ extension SQLiteStore {
                 }
                 let erased = try eraser.erase(partner: partnerID, person: personID)
                 outcome.expiredConsents += erased.consents
-                outcome.signalsOfExpiredConsents += erased.signals
                 outcome.personsErased += erased.persons
             }
+            outcome.signalsOfExpiredConsents = try eraser.eraseSignals()
+            // No index on observed_at: one pass over the table, as often as retention runs.
             try db.execute(sql: "DELETE FROM signal WHERE observed_at < ?", arguments: [signalsObservedBefore])
             outcome.signalsPastRetention = db.changesCount
+            // Spans left empty would only cost erasure a look each.
+            _ = try SignalSpans.prune(db)
             if outcome.erasedAnything {
                 let entry = try LedgerAppender.append(db, action: .purge, partner: nil, details: outcome, at: now, signals: .unknown, copy: signalCopy)
                 outcome.ledgerSequence = entry.sequence

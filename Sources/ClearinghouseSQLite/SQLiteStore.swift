@@ -79,12 +79,18 @@ public struct SQLiteStore: ClearinghouseStore {
         configuration.maximumReaderCount = 4
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA secure_delete = ON")
-            // 64 MiB of page cache keeps the person-key index hot during ingest.
-            try db.execute(sql: "PRAGMA cache_size = -65536")
+            // The writer's cache keeps the person-key index hot for consent batches; a reader's
+            // is smaller, so that the pool's page caches stay within 32 + 4 x 8 MiB whatever
+            // the size of the database (the readers look up signal batches' consents).
+            try db.execute(sql: "PRAGMA cache_size = -\(db.configuration.readonly ? readerCacheKiB : writerCacheKiB)")
             try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
         }
         return configuration
     }
+
+    /// Page cache of the writer connection and of each reader connection, in KiB.
+    static let writerCacheKiB = 32768
+    static let readerCacheKiB = 8192
 
     /// The value of a PRAGMA on the writer connection (for tests and diagnostics).
     public func writerPragma(_ name: String) throws -> String? {

@@ -123,6 +123,11 @@ struct ColumnarCopyTests {
                 return (live, erased)
             }
         }
+        // Patched-in signals too: globex stores more after the copy was built.
+        let patched = try await store.store(
+            try Batches.signals((0..<40).map { (person: "person-\($0)", category: "globex-c1") }, weight: 0.7), as: partners["globex"]!)
+        #expect(patched.accepted > 0)
+        #expect(store.signalCopy.inspect { $0?.addedCount ?? 0 } == patched.accepted, "the copy was patched")
         let before = try await globexPersons()
         try await store.store(try Batches.revocations((0..<40).map { "person-\($0)" }), as: partners["globex"]!)
         let revoked = before.subtracting(try await globexPersons())
@@ -132,7 +137,14 @@ struct ColumnarCopyTests {
             let left = held(person)
             #expect(left.live == 0, "person \(person) keeps \(left.live) globex signals in the copy")
             #expect(left.erased > 0)
+            let patchedLeft = store.signalCopy.inspect { copy in copy?.added(of: person).filter { copy?.partner(ofCategory: $0.category) == globex }.count }
+            #expect(patchedLeft == 0, "person \(person) keeps patched-in globex signals in the copy")
         }
+        // The patched-in signals are overwritten in the log itself, not only unlinked.
+        let zeroed = store.signalCopy.inspect { copy in copy?.addedLog.filter { $0.category < 0 }.allSatisfy { $0.weight == 0 } }
+        let erasedInLog = store.signalCopy.inspect { copy in copy?.addedLog.filter { $0.category < 0 }.count ?? 0 }
+        #expect(zeroed == true)
+        #expect(erasedInLog == patched.accepted, "every patched-in signal of the revoked persons was overwritten")
         let kept = try #require(before.subtracting(revoked).first)
         #expect(held(kept).live > 0)
 
@@ -154,7 +166,7 @@ struct ColumnarCopyTests {
         #expect(after.columnar == after.scan && after.direct == after.scan)
     }
 
-    @Test("snapshot: counts taken while batches commit each equal one database state, never a mix")
+    @Test("snapshot: counts taken while batches commit, by the copy and by the one-read scan, each equal one database state, never a mix")
     func snapshot() async throws {
         print("columnar snapshot seed 21")
         let live = try await StoreBackend.sqlite.makeDatabase()
@@ -181,7 +193,10 @@ struct ColumnarCopyTests {
             }
             group.addTask {
                 var seen: [[String]] = []
-                for _ in 0..<12 { seen.append(try await Self.service(store, .columnar).exactCounts(at: Self.at).canonicalLines) }
+                for round in 0..<12 {
+                    let engine: ReleaseEngine = round % 2 == 0 ? .columnar : .memory
+                    seen.append(try await Self.service(store, engine).exactCounts(at: Self.at).canonicalLines)
+                }
                 return seen
             }
             return try await group.reduce(into: []) { $0 += $1 }

@@ -131,6 +131,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case notMigrated
     /// A write through a store opened for reading only (no pepper at hand).
     case readOnly
+    /// SQLite groups signals by person in 32-bit columns to release them; ids beyond that (more
+    /// than two billion persons, categories or signals) need PostgreSQL.
+    case beyondColumnLimits
 
     public var description: String {
         switch self {
@@ -148,6 +151,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "the database has no schema of this version yet; start the daemon (or any writing command) once on it to create it"
         case .readOnly:
             return "this command opened the database for reading only; commands that write need the daemon's pepper file (run them on the daemon's host, with its data directory)"
+        case .beyondColumnLimits:
+            return "the signals cannot be released from SQLite: person, category or signal counts exceed 2^31 - 1; move the data to PostgreSQL with `clearinghouse storage copy`"
         }
     }
 }

@@ -22,6 +22,30 @@ public enum LiveConsent {
     }
 }
 
+/// Which committed changes can alter a partner's live consents: what a signal batch looked up
+/// before it took the writer (which of its persons the partner holds live consent for) is still
+/// true at its commit unless an entry of the ledger since is one of these. Only a partner's own
+/// consent and revocation batches change its consents, and a purge (expiry) changes anyone's.
+extension LedgerAction {
+    /// Whether an entry of this action, written for the partner `entryPartner` (its slug, `nil`
+    /// for none), may have changed which persons `partner` holds live consent for.
+    public func mayChangeConsents(of partner: String, entryPartner: String?) -> Bool {
+        switch self {
+        case .consentsBatch, .revocationsBatch: return entryPartner == partner
+        case .purge: return true
+        case .signalsBatch, .outcomesBatch, .partnerAdded, .partnerKeyRotated, .partnerKeyAdded, .partnerKeyRevoked, .partnerDisabled,
+            .releaseComputed, .exportWritten:
+            return false
+        }
+    }
+
+    /// The same for an action as stored: one this version does not know (written by a newer
+    /// one) may have changed anything.
+    public static func mayChangeConsents(stored action: String, of partner: String, entryPartner: String?) -> Bool {
+        LedgerAction(rawValue: action)?.mayChangeConsents(of: partner, entryPartner: entryPartner) ?? true
+    }
+}
+
 /// What a consent line does to the consent already stored for the same partner and person.
 ///
 /// The rule: the consent granted later wins, whatever order the lines arrive in, so an older

@@ -58,18 +58,42 @@ extension ColumnarSignals {
             signals: accumulators.reduce(0) { $0 + $1.signals })
     }
 
+    /// Feeds every person to `sinks`, one thread per sink (the counting threads), each taking
+    /// the next of `parts` person ranges as it finishes one, so a sink sees disjoint persons and
+    /// every person reaches exactly one sink. Returns once every thread has ended. What
+    /// `release.engine = memory` counts on SQLite: a copy read for one release, then dropped.
+    public func feed<Sink: PersonSignalSink & Sendable>(_ view: ReleaseView, parts: Int, into sinks: [Sink]) async {
+        let ranges = baseRanges(max(1, parts))
+        let onlyAdded = personsOnlyAdded()
+        let itemCount = ranges.count + (onlyAdded.isEmpty ? 0 : 1)
+        let next = WorkCounter()
+        let columns = self
+        await CountingThreads.offPool {
+            CountingThreads.run(sinks.count) { worker in
+                var feed = PersonFeed()
+                let sink = sinks[worker]
+                while let item = next.take(below: itemCount) {
+                    if item < ranges.count {
+                        for index in ranges[item] { columns.feedBase(index, view, &feed, sink) }
+                    } else {
+                        for person in onlyAdded { columns.feedAdded(person, view, &feed, sink) }
+                    }
+                }
+                feed.deallocate()
+            }
+        }
+    }
+
     @inline(__always)
-    private func feedBase(_ index: Int, _ view: ReleaseView, _ feed: inout PersonFeed, _ sink: AffinityAccumulator) {
+    private func feedBase(_ index: Int, _ view: ReleaseView, _ feed: inout PersonFeed, _ sink: some PersonSignalSink) {
         let person = Int64(personID[index])
         let lower = Int(start[index]), upper = Int(start[index + 1])
         feed.clear()
-        if let extra = added[person] {
-            // Base and patches merged in index order (category, then weight) so equal items'
-            // weights are summed in the order the database scan sums them.
-            var merged: [(category: Int32, weight: Double)] = []
-            merged.reserveCapacity(upper - lower + extra.count)
+        if !addedLatest.isEmpty, addedLatest[person] != nil {
+            // Base and patches merged in the base's order (category, then weight) so equal
+            // items' weights are summed in the order a fresh build would sum them.
+            var merged = added(of: person)
             for entry in lower..<upper where category[entry] >= 0 { merged.append((category[entry], weight[entry])) }
-            for signal in extra { merged.append((signal.category, signal.weight)) }
             merged.sort { $0.category != $1.category ? $0.category < $1.category : $0.weight < $1.weight }
             for (category, weight) in merged { feed.push(view.item(category: Int(category), person: person), weight) }
         } else {
@@ -84,11 +108,9 @@ extension ColumnarSignals {
         feed.flush(into: sink)
     }
 
-    private func feedAdded(_ person: Int64, _ view: ReleaseView, _ feed: inout PersonFeed, _ sink: AffinityAccumulator) {
+    private func feedAdded(_ person: Int64, _ view: ReleaseView, _ feed: inout PersonFeed, _ sink: some PersonSignalSink) {
         feed.clear()
-        let sorted = (added[person] ?? []).sorted {
-            $0.category != $1.category ? $0.category < $1.category : $0.weight < $1.weight
-        }
+        let sorted = added(of: person).sorted { $0.category != $1.category ? $0.category < $1.category : $0.weight < $1.weight }
         for signal in sorted { feed.push(view.item(category: Int(signal.category), person: person), signal.weight) }
         feed.flush(into: sink)
     }

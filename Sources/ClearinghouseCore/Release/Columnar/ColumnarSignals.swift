@@ -1,11 +1,12 @@
 /// Every stored signal as flat columns grouped by person: the columnar copy a release counts.
 ///
 /// The base is what one database snapshot held, persons by ascending stored id and each
-/// person's signals in the order the release index returns them (partner, category, weight), so
-/// that summing a person's weights adds the same doubles in the same order as the database scan
-/// and every tie-break stays the same. Changes committed after the snapshot are patched in:
-/// stored signals go to `added` (by person), erased ones are overwritten in place (category -1,
-/// weight 0), so an erased value does not stay in memory. It holds stored ids, never a person key.
+/// person's signals by category, then weight (``ColumnarSignalsBuilder``), so that summing a
+/// person's weights adds the same doubles in the same order however the person is fed, and every
+/// tie-break stays the same. Changes committed after the snapshot are patched in: stored signals
+/// go to a flat log (`addedLog`, chained by person), erased ones are overwritten in place
+/// (category -1, weight 0), base or log, so an erased value does not stay in memory. It holds
+/// stored ids, never a person key.
 public struct ColumnarSignals: Sendable {
     /// The ledger sequence whose database state this copy is.
     public internal(set) var mark: Int64
@@ -16,18 +17,27 @@ public struct ColumnarSignals: Sendable {
     /// Stored category id per signal, or -1 once erased.
     private(set) var category: [Int32]
     private(set) var weight: [Double]
-    /// The partner of each category id seen in the base (categories never change partner).
+    /// The partner of each category id the base's catalog held (categories never change partner).
     let partnerOfCategory: [Int64]
-    /// Signals stored after the snapshot, by person.
-    private(set) var added: [Int64: [AddedSignal]] = [:]
+    /// Signals stored after the snapshot, in commit order; each names the same person's previous
+    /// entry. 16 bytes a signal and one dictionary entry a person, no array per person: the
+    /// writer's thread appends every stored signal here when its batch commits.
+    private(set) var addedLog: [AddedSignal] = []
+    /// Per person with patched-in signals, the index of its latest entry in `addedLog`.
+    private(set) var addedLatest: [Int64: Int32] = [:]
+    /// The partner of each category first seen in patches.
+    private(set) var addedPartnerOfCategory: [Int32: Int64] = [:]
+    /// Patched-in signals not erased since.
     private(set) var addedCount = 0
     /// Base signals erased after the snapshot.
     private(set) var erasedCount = 0
 
     struct AddedSignal: Sendable {
-        var partner: Int64
-        var category: Int32
         var weight: Double
+        /// -1 once erased.
+        var category: Int32
+        /// The index of the same person's previous entry, -1 for none.
+        var previous: Int32
     }
 
     init(mark: Int64, personID: [Int32], start: [Int32], category: [Int32], weight: [Double], partnerOfCategory: [Int64]) {
@@ -45,11 +55,11 @@ public struct ColumnarSignals: Sendable {
     /// Bytes of the columns, for the log line and the gauge.
     public var bytes: Int {
         personID.count * 4 + start.count * 4 + category.count * (4 + 8) + partnerOfCategory.count * 8
-            + addedCount * MemoryLayout<AddedSignal>.stride + added.count * 64
+            + addedLog.count * MemoryLayout<AddedSignal>.stride + addedLatest.count * 24
     }
 
     /// Whether patches have grown enough that a fresh build is cheaper to hold and to count.
-    var wantsRebuild: Bool { addedCount > max(1 << 20, category.count / 4) }
+    var wantsRebuild: Bool { addedLog.count > max(1 << 20, category.count / 4) }
 
     /// Applies one committed change; `false` when the copy cannot follow it (drop it).
     mutating func apply(_ change: SignalChange) -> Bool {
@@ -57,10 +67,14 @@ public struct ColumnarSignals: Sendable {
         case .unchanged: return true
         case .unknown: return false
         case .appended(let signals):
+            guard addedLog.count + signals.count < Int(Int32.max) else { return false }
+            addedLog.reserveCapacity(addedLog.count + signals.count)
             for signal in signals {
                 guard signal.category >= 0, signal.category <= Int64(Int32.max) else { return false }
-                added[signal.person, default: []].append(
-                    AddedSignal(partner: signal.partner, category: Int32(signal.category), weight: signal.weight))
+                let category = Int32(signal.category)
+                if partner(ofCategory: category) != signal.partner { addedPartnerOfCategory[category] = signal.partner }
+                let previous = addedLatest.updateValue(Int32(addedLog.count), forKey: signal.person) ?? -1
+                addedLog.append(AddedSignal(weight: signal.weight, category: category, previous: previous))
             }
             addedCount += signals.count
             return !wantsRebuild
@@ -82,23 +96,45 @@ public struct ColumnarSignals: Sendable {
                 erasedCount += 1
             }
         }
-        // Taken out of the dictionary first, so the list has one owner and is overwritten in
-        // place (assigning through a second reference would copy it, and free the original
-        // with the erased values still in it).
-        guard var list = added.removeValue(forKey: consent.person) else { return }
-        let before = list.count
-        list.withUnsafeMutableBufferPointer { list in
-            for at in list.indices where list[at].partner == consent.partner {
-                list[at] = AddedSignal(partner: -1, category: -1, weight: 0)
+        // In place along the person's chain, the log uniquely referenced (no copy of it is made).
+        guard var at = addedLatest[consent.person] else { return }
+        var othersLeft = false
+        while at >= 0 {
+            let entry = addedLog[Int(at)]
+            if entry.category >= 0 {
+                if partner(ofCategory: entry.category) == consent.partner {
+                    addedLog[Int(at)].category = -1
+                    addedLog[Int(at)].weight = 0
+                    addedCount -= 1
+                } else {
+                    othersLeft = true
+                }
             }
+            at = entry.previous
         }
-        list.removeAll { $0.partner == -1 }
-        addedCount -= before - list.count
-        if !list.isEmpty { added[consent.person] = list }
+        if !othersLeft { addedLatest[consent.person] = nil }
     }
 
     func partner(ofBaseCategory category: Int32) -> Int64 {
         Int(category) < partnerOfCategory.count ? partnerOfCategory[Int(category)] : -1
+    }
+
+    /// The partner of any category a signal of this copy has, base or added.
+    func partner(ofCategory category: Int32) -> Int64 {
+        let base = partner(ofBaseCategory: category)
+        return base >= 0 ? base : addedPartnerOfCategory[category] ?? -1
+    }
+
+    /// The live patched-in signals of `person` (category, weight), in no particular order.
+    func added(of person: Int64) -> [(category: Int32, weight: Double)] {
+        var signals: [(category: Int32, weight: Double)] = []
+        var at = addedLatest[person] ?? -1
+        while at >= 0 {
+            let entry = addedLog[Int(at)]
+            if entry.category >= 0 { signals.append((entry.category, entry.weight)) }
+            at = entry.previous
+        }
+        return signals
     }
 
     /// The base position of a stored person id (binary search).
@@ -115,7 +151,7 @@ public struct ColumnarSignals: Sendable {
 
     /// Persons with added signals that the base does not hold, ascending.
     func personsOnlyAdded() -> [Int64] {
-        added.keys.filter { baseIndex(of: $0) == nil }.sorted()
+        addedLatest.keys.filter { baseIndex(of: $0) == nil }.sorted()
     }
 
     /// Contiguous base ranges holding about the same number of signals each.
@@ -124,45 +160,107 @@ public struct ColumnarSignals: Sendable {
     }
 }
 
-/// Builds the base of a ``ColumnarSignals`` from rows read in release-index order.
+/// Builds the base of a ``ColumnarSignals`` from rows in any order: the signal table's own order
+/// (an append-only log with no person index, so rows come as they were stored).
+///
+/// Two passes over the same rows, in one read transaction: the first counts each person's
+/// signals (``count(person:)``), ``layout()`` turns the counts into each person's place in the
+/// columns, and the second puts every signal in its place (``place(person:category:weight:)``).
+/// ``finish(mark:partnerOfCategory:)`` then orders each person's signals by category, then
+/// weight, so that equal items' weights are summed in ascending order, as the patched persons'
+/// are (``ColumnarSignals`` sums the same doubles in the same order whichever way a person got
+/// in). Memory is the columns themselves plus 4 bytes per person id.
 public struct ColumnarSignalsBuilder {
+    /// By person id: the person's signal count in the first pass, then its next free place.
+    private var counts: [Int32] = []
+    private var counted = 0
     private var personID: [Int32] = []
-    private var start: [Int32] = [0]
+    private var start: [Int32] = []
     private var category: [Int32] = []
     private var weight: [Double] = []
-    private var partnerOfCategory: [Int64] = []
+    private var placed = 0
 
-    /// - Parameter expectedSignals: the row count, so the columns are allocated once.
-    public init(expectedSignals: Int, expectedPersons: Int) {
-        category.reserveCapacity(expectedSignals)
-        weight.reserveCapacity(expectedSignals)
-        personID.reserveCapacity(expectedPersons)
-        start.reserveCapacity(expectedPersons + 1)
-    }
+    public init() {}
 
-    /// Appends one row; rows come by ascending person, then partner, category and weight.
-    /// `false` for an id or a size the 32-bit columns cannot hold (the copy is then not used).
+    /// First pass: one more signal of `person`. `false` for an id or a size the 32-bit columns
+    /// cannot hold (the copy is then not built).
     @inline(__always)
-    public mutating func append(person: Int64, partner: Int64, category id: Int64, weight value: Double) -> Bool {
-        guard id >= 0, id <= Int64(Int32.max), person >= 0, person <= Int64(Int32.max), category.count < Int(Int32.max)
-        else { return false }
-        if personID.last != Int32(person) {
-            if !personID.isEmpty { start.append(Int32(category.count)) }
-            personID.append(Int32(person))
-        }
-        let index = Int(id)
-        if index >= partnerOfCategory.count {
-            partnerOfCategory.append(contentsOf: repeatElement(-1, count: index + 1 - partnerOfCategory.count))
-        }
-        partnerOfCategory[index] = partner
-        category.append(Int32(id))
-        weight.append(value)
+    public mutating func count(person: Int64) -> Bool {
+        guard person >= 0, person < Int64(Int32.max), counted < Int(Int32.max) - 1 else { return false }
+        let index = Int(person)
+        if index >= counts.count { counts.append(contentsOf: repeatElement(0, count: max(index + 1, counts.count * 2) - counts.count)) }
+        counts[index] += 1
+        counted += 1
         return true
     }
 
-    public consuming func finish(mark: Int64) -> ColumnarSignals {
-        if !personID.isEmpty { start.append(Int32(category.count)) }
+    /// Between the passes: each counted person's range in the columns, by ascending id.
+    public mutating func layout() {
+        category = [Int32](repeating: -1, count: counted)
+        weight = [Double](repeating: 0, count: counted)
+        start = [0]
+        var offset: Int32 = 0
+        for index in counts.indices where counts[index] > 0 {
+            personID.append(Int32(index))
+            let count = counts[index]
+            counts[index] = offset
+            offset += count
+            start.append(offset)
+        }
+    }
+
+    /// Second pass: puts one signal in its person's place. `false` when the rows differ from
+    /// the first pass's (never within one read transaction; the copy is then not built).
+    @inline(__always)
+    public mutating func place(person: Int64, category id: Int64, weight value: Double) -> Bool {
+        guard person >= 0, person < Int64(counts.count), id >= 0, id <= Int64(Int32.max), placed < counted else { return false }
+        let at = Int(counts[Int(person)])
+        guard at < counted, category[at] == -1 else { return false }
+        category[at] = Int32(id)
+        weight[at] = value
+        counts[Int(person)] += 1
+        placed += 1
+        return true
+    }
+
+    /// The base, once both passes saw the same rows; `nil` otherwise.
+    public consuming func finish(mark: Int64, partnerOfCategory: [Int64]) -> ColumnarSignals? {
+        // Every person's places filled exactly: the two passes read the same rows.
+        guard placed == counted, personID.indices.allSatisfy({ counts[Int(personID[$0])] == start[$0 + 1] }) else { return nil }
+        counts = []
+        category.withUnsafeMutableBufferPointer { category in
+            weight.withUnsafeMutableBufferPointer { weight in
+                for person in personID.indices {
+                    Self.order(category, weight, Int(start[person])..<Int(start[person + 1]))
+                }
+            }
+        }
         return ColumnarSignals(
             mark: mark, personID: personID, start: start, category: category, weight: weight, partnerOfCategory: partnerOfCategory)
+    }
+
+    /// Orders one person's signals by category, then weight: by insertion for the handful most
+    /// persons have, by a sort of pairs for a long run.
+    private static func order(_ category: UnsafeMutableBufferPointer<Int32>, _ weight: UnsafeMutableBufferPointer<Double>, _ range: Range<Int>) {
+        guard range.count > 1 else { return }
+        if range.count > 32 {
+            let sorted = range.map { (category[$0], weight[$0]) }.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+            for (offset, pair) in sorted.enumerated() {
+                category[range.lowerBound + offset] = pair.0
+                weight[range.lowerBound + offset] = pair.1
+            }
+            return
+        }
+        for index in (range.lowerBound + 1)..<range.upperBound {
+            let (c, w) = (category[index], weight[index])
+            var at = index
+            while at > range.lowerBound && (category[at - 1] > c || (category[at - 1] == c && weight[at - 1] > w)) {
+                category[at] = category[at - 1]
+                weight[at] = weight[at - 1]
+                at -= 1
+            }
+            category[at] = c
+            weight[at] = w
+        }
     }
 }

@@ -1,0 +1,193 @@
+@testable import ClearinghouseCore
+@testable import ClearinghouseSQLite
+import Foundation
+import GRDB
+import Testing
+
+/// SQLite's signal table is an append-only log (schema v11): no index beside the rowid. What the
+/// person index did before is done another way, and each way has a guarantee to keep:
+/// - consents are looked up before the writer is taken, and used only if no change to the
+///   partner's consents committed since (a signal is still stored only under live consent);
+/// - erasure reads the partner's spans, which stay exact when rowids are given again;
+/// - a database of an earlier version gets spans for the signals it holds.
+@Suite("Append-only signals on SQLite")
+struct AppendOnlySignalsTests {
+    /// Stored signals of one partner's consent of one person, counted on the raw table.
+    static func stored(_ store: SQLiteStore, _ partner: AuthenticatedPartner, _ person: String) async throws -> Int {
+        try await store.writer.read { db in
+            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM person WHERE key = ?", arguments: [Data(Batches.personKey(person))])
+            else { return 0 }
+            return try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM signal WHERE partner_id = ? AND person_id = ?", arguments: [partner.rowID, id]) ?? 0
+        }
+    }
+
+    /// Runs `body` with a new SQLite store, dropped afterwards.
+    static func withStore(_ body: (SQLiteStore) async throws -> Void) async throws {
+        try await TestDatabase.with(.sqlite) { store, _ in try await body(try #require(store as? SQLiteStore)) }
+    }
+
+    @Test("a lookup made before the writer holds unless the partner's consents changed since: its own revocation or grant, or a purge")
+    func lookupIsCheckedAtCommit() async throws {
+        try await Self.withStore { store in
+        let partners = try await store.addPartners(["acme", "globex"])
+        let (acme, globex) = (partners["acme"]!, partners["globex"]!)
+        try await store.store(try Batches.consents(["p1", "p2"]), as: acme)
+        try await store.store(try Batches.consents(["p1"]), as: globex)
+        let batch = try Batches.signals([(person: "p1", category: "shoes"), (person: "p2", category: "shoes"), (person: "p3", category: "shoes")])
+
+        // Commits that leave acme's consents alone: another partner's signals and revocation.
+        var lookup = try #require(try await store.lookUpConsents(batch, partner: acme, idempotencyKey: nil, at: Batches.now))
+        #expect(lookup.persons.map { $0 > 0 } == [true, true, false])
+        try await store.store(try Batches.signals([(person: "p1", category: "hats")]), as: globex)
+        try await store.store(try Batches.revocations(["p1"]), as: globex)
+        let snapshot = lookup
+        #expect(try await store.writer.read { try snapshot.isCurrent($0, partner: "acme") })
+        var receipt = try await store.ingest(batch, partner: acme, idempotencyKey: nil, at: Batches.now, lookedUp: lookup).receipt
+        #expect(receipt.accepted == 2 && receipt.droppedNoConsent == 1)
+
+        // acme revokes p2 after the lookup: looked up again, p2's line is dropped, nothing of p2 stored.
+        lookup = try #require(try await store.lookUpConsents(batch, partner: acme, idempotencyKey: nil, at: Batches.now))
+        try await store.store(try Batches.revocations(["p2"]), as: acme)
+        receipt = try await store.ingest(batch, partner: acme, idempotencyKey: nil, at: Batches.now, lookedUp: lookup).receipt
+        #expect(receipt.accepted == 1 && receipt.droppedNoConsent == 2)
+        #expect(try await Self.stored(store, acme, "p2") == 0)
+
+        // acme grants p3 after the lookup: looked up again, p3's line is stored.
+        lookup = try #require(try await store.lookUpConsents(batch, partner: acme, idempotencyKey: nil, at: Batches.now))
+        #expect(lookup.persons[2] == 0)
+        try await store.store(try Batches.consents(["p3"]), as: acme)
+        receipt = try await store.ingest(batch, partner: acme, idempotencyKey: nil, at: Batches.now, lookedUp: lookup).receipt
+        #expect(receipt.accepted == 2 && receipt.droppedNoConsent == 1)
+        #expect(try await Self.stored(store, acme, "p3") == 1)
+
+        // A purge may expire anyone's consent: looked up again.
+        lookup = try #require(try await store.lookUpConsents(batch, partner: acme, idempotencyKey: nil, at: Batches.now))
+        let purged = try await store.purge(at: Batches.now, signalsObservedBefore: Batches.now)
+        #expect(purged.signalsPastRetention > 0)
+        let afterPurge = lookup
+        #expect(try await !store.writer.read { try afterPurge.isCurrent($0, partner: "acme") })
+        }
+    }
+
+    @Test("the lookup finds exactly the persons with live consent, the same by seeks and by walks, in chunks of any size")
+    func seeksAndWalksAgree() async throws {
+        try await Self.withStore { store in
+            let partners = try await store.addPartners(["acme", "globex"])
+            let (acme, globex) = (partners["acme"]!, partners["globex"]!)
+            let live = (0..<40).map { "p\($0)" }
+            try await store.store(try Batches.consents(live + (40..<50).map { "p\($0)" }), as: acme)
+            try await store.store(try Batches.consents((40..<45).map { "p\($0)" }, granted: Batches.now - Batches.day, expires: Batches.now), as: acme)
+            try await store.store(try Batches.revocations((45..<50).map { "p\($0)" }), as: acme)
+            try await store.store(try Batches.consents((50..<60).map { "p\($0)" }), as: globex)
+            // Persons with live consent, with expired consent, revoked, another partner's, unknown;
+            // most named several times, in a shuffled order.
+            var random = SeededGenerator(seed: 31)
+            print("lookup seed 31")
+            let names = (0..<500).map { _ in "p\(Int.random(in: 0..<70, using: &random))" }
+            let batch = try Batches.signals(names.map { (person: $0, category: "shoes") })
+            let expected = names.map { live.contains($0) }
+            for (walkRatio, chunkLines) in [(Int64(0), 1 << 18), (1 << 40, 1 << 18), (0, 7), (1 << 40, 7)] {
+                let lookup = try await store.writer.read { db in
+                    try ConsentLookup.resolve(db, batch, partnerID: acme.rowID, at: Batches.now, walkRatio: walkRatio, chunkLines: chunkLines)
+                }
+                #expect(lookup.persons.map { $0 > 0 } == expected, "walk ratio \(walkRatio), chunks of \(chunkLines)")
+                let ids = try await store.writer.read { db in
+                    try names.map { try Int64.fetchOne(db, sql: "SELECT id FROM person WHERE key = ?", arguments: [Data(Batches.personKey($0))]) }
+                }
+                for (line, person) in lookup.persons.enumerated() where person > 0 { #expect(person == ids[line]) }
+            }
+        }
+    }
+
+    @Test("erasure through spans when rowids are given again: each partner's signals go, no other partner's")
+    func spansSurviveReusedRowIDs() async throws {
+        try await Self.withStore { store in
+        let partners = try await store.addPartners(["acme", "globex"])
+        let (acme, globex) = (partners["acme"]!, partners["globex"]!)
+        try await store.store(try Batches.consents(["p", "q"]), as: acme)
+        try await store.store(try Batches.consents(["q"]), as: globex)
+        try await store.store(try Batches.signals((0..<5).map { _ in (person: "p", category: "shoes") }), as: acme)
+        try await store.store(try Batches.signals((0..<5).map { _ in (person: "q", category: "shoes") }), as: acme)
+        let maxBefore = try await store.writer.read { try Int64.fetchOne($0, sql: "SELECT MAX(id) FROM signal") ?? 0 }
+        // q's five rows were the last: erasing them frees their rowids, which globex's rows then take.
+        try await store.store(try Batches.revocations(["q"]), as: acme)
+        try await store.store(try Batches.signals((0..<3).map { _ in (person: "q", category: "hats") }), as: globex)
+        let reused = try await store.writer.read {
+            try Int64.fetchOne($0, sql: "SELECT MIN(id) FROM signal WHERE partner_id = ?", arguments: [globex.rowID]) ?? 0
+        }
+        #expect(reused <= maxBefore, "globex's rows took rowids inside acme's old span")
+        // acme's spans now cover globex's rows: erasing acme's p leaves them alone.
+        try await store.store(try Batches.revocations(["p"]), as: acme)
+        #expect(try await Self.stored(store, acme, "p") == 0)
+        #expect(try await Self.stored(store, globex, "q") == 3)
+        // acme grants q again and stores; globex revokes q: only globex's rows go.
+        try await store.store(try Batches.consents(["q"], granted: Batches.now - Batches.day), as: acme)
+        try await store.store(try Batches.signals([(person: "q", category: "shoes")]), as: acme)
+        let revoked = try await store.store(try Batches.revocations(["q"]), as: globex)
+        #expect(revoked.signalsErased == 3)
+        #expect(try await Self.stored(store, globex, "q") == 0)
+        #expect(try await Self.stored(store, acme, "q") == 1)
+        // Every signal of a partner lies in one of its spans.
+        let outside = try await store.writer.read { db in
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(*) FROM signal s WHERE NOT EXISTS (
+                      SELECT 1 FROM signal_span p WHERE p.partner_id = s.partner_id AND s.id BETWEEN p.first_id AND p.last_id)
+                    """) ?? -1
+        }
+        #expect(outside == 0)
+        }
+    }
+
+    @Test("a database of schema v10 migrates: its signals get one span per partner and erasure finds them")
+    func migrationGivesSpans() async throws {
+        let directory = NSTemporaryDirectory() + "v10-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/clearinghouse.sqlite"
+        // Version 10, with two partners' signals interleaved in rowid order.
+        let old = try DatabaseQueue(path: path)
+        try Schema.migrator.migrate(old, upTo: "v10-outcomes-pooled-acceptance")
+        try await old.write { db in
+            for (id, slug) in [(1, "acme"), (2, "globex")] {
+                try db.execute(
+                    sql: "INSERT INTO partner (id, slug, name, status, created_at) VALUES (?, ?, ?, 'active', 0)", arguments: [id, slug, slug])
+                try db.execute(sql: "INSERT INTO category (id, partner_id, name) VALUES (?, ?, 'shoes')", arguments: [id, id])
+            }
+            for (person, name) in ["p", "q"].enumerated() {
+                try db.execute(sql: "INSERT INTO person (id, key) VALUES (?, ?)", arguments: [person + 1, Data(Batches.personKey(name))])
+                for partner in [1, 2] {
+                    try db.execute(
+                        sql: "INSERT INTO consent (partner_id, person_id, purposes, granted_at, batch_id) VALUES (?, ?, 1, 0, 0)",
+                        arguments: [partner, person + 1])
+                }
+            }
+            for row in 0..<12 {
+                try db.execute(
+                    sql: "INSERT INTO signal (partner_id, person_id, category_id, weight, observed_at, batch_id) VALUES (?, ?, ?, 1, ?, 0)",
+                    arguments: [row % 2 + 1, row % 4 / 2 + 1, row % 2 + 1, Batches.now - Batches.day])
+            }
+        }
+        try old.close()
+
+        let store = try SQLiteStore.open(path: path, pseudonymizer: TestDatabase.deriver.auditPseudonymizer, logger: TestDatabase.logger)
+        let (spans, indexes) = try await store.writer.read { db in
+            (
+                try Row.fetchAll(db, sql: "SELECT partner_id, first_id, last_id FROM signal_span ORDER BY partner_id").map {
+                    [$0[0] as Int64, $0[1], $0[2]]
+                },
+                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'signal'")
+            )
+        }
+        #expect(spans == [[1, 1, 11], [2, 2, 12]])
+        #expect(indexes.isEmpty, "no index on signal beside its rowid")
+        let acme = AuthenticatedPartner(rowID: 1, id: "acme")
+        let receipt = try await store.store(try Batches.revocations(["p"]), as: acme)
+        #expect(receipt.signalsErased == 3)
+        #expect(try await Self.stored(store, acme, "p") == 0)
+        #expect(try await Self.stored(store, AuthenticatedPartner(rowID: 2, id: "globex"), "p") == 3)
+        #expect(try await Self.stored(store, acme, "q") == 3)
+    }
+}
