@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The fields that a consent, signal or revocation line may carry, in NDJSON and CSV alike.
 ///
 /// One closed list keeps both formats to one schema: a CSV header names the same fields as the
@@ -45,10 +51,14 @@ public enum LineField: UInt8, CaseIterable, Sendable {
 
     private static let namesUTF8: [[UInt8]] = LineField.allCases.map { Array($0.name.utf8) }
 
-    /// The field whose wire name is `bytes`, if any.
+    /// The field whose wire name is `bytes`, if any. Every field of every line passes here:
+    /// names are compared with `memcmp` (the generic `elementsEqual` cost a tenth of decoding).
     static func named(_ bytes: UnsafeRawBufferPointer) -> LineField? {
-        for (index, name) in namesUTF8.enumerated() where name.count == bytes.count {
-            if name.withUnsafeBytes({ $0.elementsEqual(bytes) }) { return LineField.allCases[index] }
+        guard let key = bytes.baseAddress else { return nil }
+        for index in namesUTF8.indices where namesUTF8[index].count == bytes.count {
+            if namesUTF8[index].withUnsafeBytes({ memcmp($0.baseAddress!, key, bytes.count) == 0 }) {
+                return LineField(rawValue: UInt8(index))
+            }
         }
         return nil
     }

@@ -13,15 +13,14 @@ import Darwin
 /// crash, and no other process can open it). Records are written in frames of whole records,
 /// so a reader never sees half of one.
 public final class BatchSpool {
-    public static let frameBytes = 1 << 20
+    /// Records are handed over in frames of about this many bytes (whole records each).
+    public static let frameBytes = 1 << 18
 
     private let memoryLimit: Int
     private let directory: String
     private var frames: [[UInt8]] = []
-    private var current: [UInt8] = []
     private var memoryBytes = 0
     private var file: SpoolFile?
-    public private(set) var recordCount = 0
 
     /// - Parameters:
     ///   - memoryLimit: bytes kept in memory before spilling to disk.
@@ -29,38 +28,30 @@ public final class BatchSpool {
     public init(memoryLimit: Int, directory: String) {
         self.memoryLimit = memoryLimit
         self.directory = directory
-        current.reserveCapacity(min(BatchSpool.frameBytes, max(memoryLimit, 4096)))
     }
 
-    /// Appends one encoded record.
-    public func append(record: (inout [UInt8]) -> Void) throws {
-        record(&current)
-        recordCount += 1
-        if current.count >= BatchSpool.frameBytes { try closeFrame() }
-    }
-
-    private func closeFrame() throws {
-        guard !current.isEmpty else { return }
+    /// Takes one frame of whole encoded records: kept in memory, or written to the temporary
+    /// file once the frames outgrow the memory limit (the frames held so far go first).
+    public func append(frame: [UInt8]) throws {
+        guard !frame.isEmpty else { return }
         if let file {
-            try file.appendFrame(current)
-        } else if memoryBytes + current.count > memoryLimit {
+            try file.appendFrame(frame)
+        } else if memoryBytes + frame.count > memoryLimit {
             let file = try SpoolFile(directory: directory)
-            for frame in frames { try file.appendFrame(frame) }
-            try file.appendFrame(current)
+            for held in frames { try file.appendFrame(held) }
+            try file.appendFrame(frame)
             frames.removeAll()
             memoryBytes = 0
             self.file = file
         } else {
-            memoryBytes += current.count
-            frames.append(current)
+            memoryBytes += frame.count
+            frames.append(frame)
         }
-        current.removeAll(keepingCapacity: true)
     }
 
-    /// Ends writing and returns the records for reading.
-    public func finish() throws -> SpooledRecords {
-        try closeFrame()
-        return SpooledRecords(frames: frames, file: file, count: recordCount)
+    /// Ends writing and returns the `count` records for reading.
+    public func finish(count: Int) -> SpooledRecords {
+        SpooledRecords(frames: frames, file: file, count: count)
     }
 
     /// Whether the batch spilled to disk (for metrics and tests).
