@@ -15,17 +15,20 @@ import GRDB
 ///
 /// Keys are looked up in sorted order (and consents in person order), a chunk of lines at a
 /// time: neighbouring seeks then read neighbouring index pages, which costs a third less than
-/// seeking in arrival order on a large person table, a chunk that names much of the table walks
-/// it instead (see `Seeker`), and memory stays bounded whatever the batch size.
+/// seeking in arrival order on a large person table, and a chunk that names much of the table
+/// walks it instead (see `Seeker`). Memory: 4 bytes a line for the answer, plus at most about
+/// 13 MiB for the chunk being looked up, whatever the batch size.
 struct ConsentLookup: Sendable {
     /// The ledger's latest sequence in the read the lookup saw.
     let mark: Int64
     /// Per line of the batch (in ``DecodedBatch/forEachSignal(_:)`` order): the stored id of a
-    /// person with live consent, or 0 when the line's person has none (it is dropped).
-    let persons: [Int64]
+    /// person with live consent, or 0 when the line's person has none (it is dropped). 32 bits,
+    /// like the release's columns: SQLite cannot release more persons than that anyway.
+    let persons: [UInt32]
 
-    /// Lines sorted and sought together: at most this many 40-byte entries held (10 MiB).
-    static let chunkLines = 1 << 18
+    /// Lines sorted and sought together: this many 40-byte entries, their sorted copy and the
+    /// distinct keys found are held at once (about 13 MiB).
+    static let chunkLines = 1 << 17
 
     /// Looks up every line of `batch`, or only those in `considering` (a retry's dropped lines;
     /// the others are left 0), for the partner `partnerID` at `now`.
@@ -36,7 +39,7 @@ struct ConsentLookup: Sendable {
         walkRatio: Int64 = Seeker.walkRatio, chunkLines: Int = ConsentLookup.chunkLines
     ) throws -> ConsentLookup {
         let mark = try ReleaseRead.ledgerMark(db)
-        var persons = [Int64](repeating: 0, count: batch.received)
+        var persons = [UInt32](repeating: 0, count: batch.received)
         let seeker = try Seeker(db, partnerID: partnerID, now: now, walkRatio: walkRatio)
         var chunk: [KeyedLine] = []
         chunk.reserveCapacity(min(batch.received, chunkLines))
@@ -100,12 +103,12 @@ struct ConsentLookup: Sendable {
             self.partnerID = partnerID
             self.now = now
             self.walkRatio = walkRatio
-            // The largest id bounds the rows (ids are never given twice), without counting them.
+            // The largest id bounds the rows, without counting them.
             tableRows = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM person") ?? 0
         }
 
         /// Sets `persons[line]` for every line of `chunk` whose person has live consent.
-        func resolve(_ chunk: inout [KeyedLine], into persons: inout [Int64]) throws {
+        func resolve(_ chunk: inout [KeyedLine], into persons: inout [UInt32]) throws {
             guard !chunk.isEmpty else { return }
             KeyedLine.sort(&chunk)
             // Each distinct key once, in key order, with its run of lines in `chunk`.
@@ -122,7 +125,8 @@ struct ConsentLookup: Sendable {
             found.sort { $0.person < $1.person }
             let live = Int64(found.count) * walkRatio >= tableRows ? try walkConsents(found) : try seekConsents(found)
             for (person, lines) in live {
-                for entry in lines { persons[Int(chunk[entry].line)] = person }
+                guard person > 0, person <= Int64(UInt32.max) else { throw StoreError.beyondColumnLimits }
+                for entry in lines { persons[Int(chunk[entry].line)] = UInt32(person) }
             }
         }
 

@@ -14,7 +14,7 @@ extension SQLiteStore {
             build: { try await buildColumnarCopy() },
             bounds: bounds, threads: threads)
         if counted == nil {
-            logger.warning("the columnar copy could not be matched with the database; this release scans it instead")
+            logger.warning("the columnar copy could not be matched with the database; it is dropped and this release reads the signals itself")
         }
         return counted
     }

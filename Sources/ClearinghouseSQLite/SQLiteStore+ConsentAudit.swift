@@ -12,6 +12,7 @@ extension SQLiteStore {
                 guard !partners.isEmpty else { throw StoreError.partnerNotFound(partner) }
             }
             let notErased = try Self.revocationsNotErased(db, asOf: asOf, pseudonymizer: pseudonymizer)
+            let outside = try Self.signalsOutsideSpans(db)
             let affinity = Purpose.affinity.bit
             var audits: [PartnerConsentAudit] = []
             for row in partners {
@@ -47,8 +48,11 @@ extension SQLiteStore {
                         liveWithoutProof: consent?[2] ?? 0, oldestGrant: Self.time(consent?[3]), newestGrant: Self.time(consent?[4]),
                         signals: signals?[0] ?? 0, signalsWithoutConsent: signals?[1] ?? 0, signalsAwaitingPurge: signals?[2] ?? 0,
                         revocationsNotErased: notErased.counts[id] ?? 0,
-                        extraProblems: notErased.verifiable
-                            ? [] : ["revocations cannot be checked without the pepper (run on the daemon's host with its data directory)"]))
+                        extraProblems: (notErased.verifiable
+                            ? [] : ["revocations cannot be checked without the pepper (run on the daemon's host with its data directory)"])
+                            + (outside[id].map {
+                                ["\($0) signals lie outside this partner's spans, where erasure does not look (written by hand or by a version before 1.3); `clearinghouse purge` records spans for them"]
+                            } ?? [])))
             }
             return ConsentAuditReport(asOf: RFC3339.format(milliseconds: asOf), partners: audits)
         }
@@ -74,8 +78,8 @@ extension SQLiteStore {
             for entry in entries { checks.append((entry.partner, person[0], entry.batch)) }
         }
         // A revocation is not erased when a consent or a signal written before it remains. The
-        // signal table has no person index: each partner's signals are read once, through its
-        // spans, for all of that partner's checks.
+        // signals are read in one pass over the whole table, not through the partners' spans:
+        // the audit checks what erasure relies on instead of relying on it.
         var notErased = Set<Int>()
         for (index, check) in checks.enumerated() {
             let consents = try Int.fetchOne(
@@ -83,16 +87,35 @@ extension SQLiteStore {
                 arguments: [check.partner, check.person, check.batch]) ?? 0
             if consents > 0 { notErased.insert(index) }
         }
-        let byPartner = Dictionary(grouping: checks.indices, by: { checks[$0].partner })
-        for (partner, indices) in byPartner {
-            let byPerson = Dictionary(grouping: indices, by: { checks[$0].person })
-            try SignalSpans.forEachSignal(db, partner: partner) { _, person, batch in
-                for index in byPerson[person] ?? [] where batch < checks[index].batch { notErased.insert(index) }
+        if !checks.isEmpty {
+            let byPair = Dictionary(grouping: checks.indices, by: { UInt64(checks[$0].partner) << 32 | UInt64(checks[$0].person) })
+            try RawStatement(db, sql: "SELECT partner_id, person_id, batch_id FROM signal").forEachRow { row in
+                guard let indices = byPair[UInt64(row.int64(0)) << 32 | UInt64(row.int64(1))] else { return }
+                for index in indices where row.int64(2) < checks[index].batch { notErased.insert(index) }
             }
         }
         var counts: [Int64: Int] = [:]
         for index in notErased { counts[checks[index].partner, default: 0] += 1 }
         return (counts, true)
+    }
+}
+
+extension SQLiteStore {
+    /// Per partner, the signals that no span of the partner covers. Erasure reads only the
+    /// partner's spans (``SignalSpans``), so such a signal could not be erased: one written by
+    /// hand, or by a version from before spans (which `purge` gives spans, see
+    /// ``SignalSpans/recordUncovered(_:)``).
+    static func signalsOutsideSpans(_ db: Database) throws -> [Int64: Int] {
+        var spans: [Int64: [ClosedRange<Int64>]] = [:]
+        for partner in try Int64.fetchAll(db, sql: "SELECT DISTINCT partner_id FROM signal_span") {
+            spans[partner] = try SignalSpans.of(db, partner: partner)
+        }
+        var outside: [Int64: Int] = [:]
+        try RawStatement(db, sql: "SELECT id, partner_id FROM signal").forEachRow { row in
+            let (id, partner) = (row.int64(0), row.int64(1))
+            if !SignalSpans.covers(spans[partner] ?? [], id) { outside[partner, default: 0] += 1 }
+        }
+        return outside
     }
 }
 

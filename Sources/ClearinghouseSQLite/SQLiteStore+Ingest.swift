@@ -158,29 +158,20 @@ struct BatchWriter {
     /// Appends the batch's signals whose person `consents` found live consent for (every line,
     /// or only those in `considering` on a retry), records the rowids written as a span of the
     /// partner (``SignalSpans``), and returns the lines dropped for missing consent. The table
-    /// has no index beside its rowid, so each row costs one append.
+    /// has no index beside its rowid, so each row costs one append (``SignalAppender``).
     @discardableResult
     func writeSignals(
         _ batch: DecodedBatch, consents: ConsentLookup, considering: DroppedLines? = nil, into receipt: inout BatchReceipt
     ) throws -> DroppedLines {
-        let insert = try RawStatement(
-            db,
-            sql: """
-                INSERT INTO signal (partner_id, person_id, category_id, weight, observed_at, batch_id)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                """)
-        insert.reset()
-        insert.bind(1, partner.rowID)
-        insert.bind(6, batchID)
+        var appender = try SignalAppender(db, partner: partner.rowID, batch: batchID)
         var categoryIDs = [Int64?](repeating: nil, count: batch.categories.count)
         var accepted = 0
         var dropped = DroppedLines(lineCount: batch.received)
-        var written: ClosedRange<Int64>?
         var line = -1
         try batch.forEachSignal { signal in
             line += 1
             if let considering, !considering.contains(line) { return }
-            let personID = consents.persons[line]
+            let personID = Int64(consents.persons[line])
             guard personID > 0 else {
                 dropped.insert(line)
                 return
@@ -192,18 +183,14 @@ struct BatchWriter {
                 categoryID = try self.categoryID(named: batch.categories[signal.categoryIndex])
                 categoryIDs[signal.categoryIndex] = categoryID
             }
-            insert.resetKeepingBindings()
-            insert.bind(2, personID)
-            insert.bind(3, categoryID)
-            insert.bind(4, signal.weight)
-            insert.bind(5, signal.observedAt)
-            try insert.run()
-            let rowID = insert.lastInsertedRowID
-            written = (written?.lowerBound ?? rowID)...rowID
+            try appender.append(person: personID, category: categoryID, weight: signal.weight, observedAt: signal.observedAt)
             changes.stored(StoredSignal(person: personID, partner: partner.rowID, category: categoryID, weight: signal.weight))
             accepted += 1
         }
-        if let written { try SignalSpans.record(db, partner: partner.rowID, first: written.lowerBound, last: written.upperBound) }
+        try appender.finish()
+        if let written = appender.written {
+            try SignalSpans.record(db, partner: partner.rowID, first: written.lowerBound, last: written.upperBound)
+        }
         receipt.accepted = accepted
         receipt.droppedNoConsent = dropped.count
         return dropped

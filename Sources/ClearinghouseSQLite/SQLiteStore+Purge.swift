@@ -7,6 +7,12 @@ extension SQLiteStore {
         let pseudonymizer = try writingPseudonymizer()
         let outcome = try await writer.write { db -> PurgeOutcome in
             var outcome = PurgeOutcome()
+            // Signals outside their partner's spans (by hand, or by a version before spans) get
+            // spans first, so the erasures below find them.
+            let covered = try SignalSpans.recordUncovered(db)
+            if covered > 0 {
+                logger.warning("signals outside their partner's spans were given spans", metadata: ["purge.signals_covered": "\(covered)"])
+            }
             // Each expired consent (found by index), with its signals and, once unheld, the
             // person key; the history keeps that it expired, under the person's pseudonym.
             var eraser = try ConsentEraser(db)

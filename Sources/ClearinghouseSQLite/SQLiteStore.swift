@@ -29,7 +29,13 @@ public struct SQLiteStore: ClearinghouseStore {
         try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
+        // A schema this version does not know (a newer version migrated the file): writing
+        // through it could break what the newer schema relies on.
+        guard try !pool.read({ try Schema.migrator.hasBeenSuperseded($0) }) else { throw StoreError.newerSchema }
         try Schema.migrator.migrate(pool)
+        // Signals appended by a version from before spans, if one ran on this file since.
+        let tail = try pool.write { db in try SignalSpans.recordTail(db) }
+        if tail > 0 { logger.warning("signals written without spans were given spans", metadata: ["store.signals_covered": "\(tail)"]) }
         return SQLiteStore(writer: pool, logger: logger, pseudonymizer: pseudonymizer)
     }
 

@@ -37,11 +37,22 @@ enum SignalSpans {
             arguments: [partner, first, last])
     }
 
-    /// The partner's spans, by ascending first rowid.
+    /// The rowid ranges holding the partner's signals, ascending and disjoint: the partner's
+    /// spans with overlapping or adjacent ones merged (a rowid given again can start a span
+    /// inside an earlier one of the same partner), so no row is read twice.
     static func of(_ db: Database, partner: Int64) throws -> [ClosedRange<Int64>] {
-        try Row.fetchAll(
-            db, sql: "SELECT first_id, last_id FROM signal_span WHERE partner_id = ? ORDER BY first_id", arguments: [partner]
-        ).map { ($0[0] as Int64)...($0[1] as Int64) }
+        var ranges: [ClosedRange<Int64>] = []
+        for row in try Row.fetchAll(
+            db, sql: "SELECT first_id, last_id FROM signal_span WHERE partner_id = ? ORDER BY first_id", arguments: [partner])
+        {
+            let span = (row[0] as Int64)...(row[1] as Int64)
+            if let last = ranges.last, span.lowerBound <= last.upperBound + 1 {
+                ranges[ranges.count - 1] = last.lowerBound...max(last.upperBound, span.upperBound)
+            } else {
+                ranges.append(span)
+            }
+        }
+        return ranges
     }
 
     /// Calls `body` with the rowid, person and batch of every signal of `partner`, span by span.
@@ -86,6 +97,46 @@ enum SignalSpans {
             total += Int(try count.firstInt64() ?? 0)
         }
         return total
+    }
+
+    /// Whether `ranges` (ascending and disjoint, as ``of(_:partner:)`` returns them) hold `id`.
+    static func covers(_ ranges: [ClosedRange<Int64>], _ id: Int64) -> Bool {
+        var low = 0, high = ranges.count
+        while low < high {
+            let middle = (low + high) / 2
+            if ranges[middle].upperBound < id { low = middle + 1 } else { high = middle }
+        }
+        return low < ranges.count && ranges[low].contains(id)
+    }
+
+    /// Records spans for the signals after the last span (two lookups when there are none):
+    /// what a version from before spans appends when it runs on this database, found the next
+    /// time this version opens it for writing.
+    static func recordTail(_ db: Database) throws -> Int {
+        let lastCovered = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(last_id), 0) FROM signal_span") ?? 0
+        let found = try Row.fetchAll(
+            db, sql: "SELECT partner_id, MIN(id), MAX(id), COUNT(*) FROM signal WHERE id > ? GROUP BY partner_id", arguments: [lastCovered])
+        for row in found { try record(db, partner: row[0], first: row[1], last: row[2]) }
+        return found.reduce(0) { $0 + ($1[3] as Int) }
+    }
+
+    /// Records a span for the signals that none of their partner's spans covers, anywhere in
+    /// the table (one pass): one span per partner, from its first such signal to its last.
+    /// Returns how many signals it covered.
+    static func recordUncovered(_ db: Database) throws -> Int {
+        var spans: [Int64: [ClosedRange<Int64>]] = [:]
+        for partner in try Int64.fetchAll(db, sql: "SELECT DISTINCT partner_id FROM signal") {
+            spans[partner] = try of(db, partner: partner)
+        }
+        var uncovered: [Int64: (first: Int64, last: Int64, count: Int)] = [:]
+        try RawStatement(db, sql: "SELECT id, partner_id FROM signal").forEachRow { row in
+            let (id, partner) = (row.int64(0), row.int64(1))
+            guard !covers(spans[partner] ?? [], id) else { return }
+            let known = uncovered[partner]
+            uncovered[partner] = (min(known?.first ?? id, id), max(known?.last ?? id, id), (known?.count ?? 0) + 1)
+        }
+        for (partner, range) in uncovered { try record(db, partner: partner, first: range.first, last: range.last) }
+        return uncovered.values.reduce(0) { $0 + $1.count }
     }
 
     /// Drops the spans that no longer hold any row (after a purge by age or erasures), so that

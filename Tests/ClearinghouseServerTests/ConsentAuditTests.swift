@@ -60,6 +60,9 @@ struct ConsentAuditTests {
             let signals = try await client.upload("/v1/signals", Lines.body([Lines.signal("dee", "tents")]), as: acme)
             _ = try await client.upload("/v1/revocations", Lines.body([Lines.revocation("dee")]), as: acme)
             #expect(try await daemon.runtime.store.consentAudit(asOf: WallClock.nowMilliseconds(), partner: "acme").verdict == "PASS")
+            // Another partner's upload first, so the row planted next lies outside every span of
+            // acme's: the audit must find it without relying on the spans erasure reads.
+            _ = try await client.upload("/v1/signals", Lines.body([Lines.signal("dee", "hats")]), as: globex)
             // Restore the erased signal by hand, as a faulty restore from backup would.
             let batch = try #require(signals.int("batch_id"))
             let queue = try DatabaseQueue(path: daemon.settings.databasePath)
@@ -74,6 +77,7 @@ struct ConsentAuditTests {
             let audit = try #require(
                 try await daemon.runtime.store.consentAudit(asOf: WallClock.nowMilliseconds(), partner: "acme").partners.first)
             #expect(audit.revocationsNotErased == 1 && audit.verdict == "FAIL")
+            #expect(audit.problems.contains { $0.hasPrefix("1 signals lie outside this partner's spans") }, "\(audit.problems)")
         }
     }
 

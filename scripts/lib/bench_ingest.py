@@ -21,7 +21,7 @@ import tempfile
 import time
 
 import bench_postgres
-from bench_common import add_partner, peak_rss_mib, start_daemon, upload_all, write_batches
+from bench_common import add_partner, peak_rss_mib, start_daemon, upload, upload_all, write_batches
 
 
 def parse_arguments():
@@ -42,7 +42,8 @@ def token(identifier, salt=b"bench-consortium-salt"):
 
 
 def sqlite_baseline(daemon_db, directory, batch_lines):
-    """executemany of the daemon's stored signal rows into an index-free copy of its signal table."""
+    """executemany of the daemon's stored signal rows into an index-free copy of its signal table;
+    then, on that table, the time of deleting one person's rows of one partner (a scan: no index)."""
     source = sqlite3.connect(daemon_db)
     schema = [row[0] for row in source.execute(
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'signal'")]
@@ -63,17 +64,29 @@ def sqlite_baseline(daemon_db, directory, batch_lines):
         target.executemany(insert, rows[start:start + batch_lines])
         target.execute("COMMIT")
     elapsed = time.perf_counter() - started
+    partner, person = rows[0][0], rows[0][1]
+    started = time.perf_counter()
+    target.execute("BEGIN")
+    target.execute("DELETE FROM signal WHERE partner_id = ? AND person_id = ?", (partner, person))
+    target.execute("COMMIT")
+    delete_seconds = time.perf_counter() - started
     target.close()
-    return len(rows), elapsed, schema
+    return len(rows), elapsed, schema, delete_seconds
 
 
-def run_daemon(arguments, data_dir, log_path, consent_files, signal_files, extra=(), env=None):
-    """Uploads every batch through one daemon; returns (consent s, signal s, accepted, peak RSS MiB)."""
+def run_daemon(arguments, data_dir, log_path, consent_files, signal_files, extra=(), env=None, revocation_files=()):
+    """Uploads every batch through one daemon, then times each revocation batch alone; returns
+    (consent s, signal s, accepted, peak RSS MiB, [(revocation file, s, signals erased)])."""
     key = add_partner(arguments.binary, data_dir, "bench", "Bench", extra, env)
     process, port = start_daemon(arguments.binary, data_dir, log_path, extra, env)
     try:
         consent_seconds, _ = upload_all(port, key, consent_files, "consents", arguments.parallel)
         signal_seconds, receipts = upload_all(port, key, signal_files, "signals", arguments.parallel)
+        revocations = []
+        for index, path in enumerate(revocation_files):
+            started = time.perf_counter()
+            answer = upload(port, key, path, "revocations", index)
+            revocations.append((path, time.perf_counter() - started, answer["signals_erased"]))
         rss = peak_rss_mib(process.pid)
     finally:
         process.terminate()
@@ -81,7 +94,7 @@ def run_daemon(arguments, data_dir, log_path, consent_files, signal_files, extra
     accepted = sum(receipt["accepted"] for receipt in receipts)
     if accepted != arguments.signals:
         sys.exit(f"the daemon accepted {accepted:,} of {arguments.signals:,} signals")
-    return consent_seconds, signal_seconds, accepted, rss
+    return consent_seconds, signal_seconds, accepted, rss, revocations
 
 
 def postgres_copy_baseline(url, password, database, folder):
@@ -122,21 +135,26 @@ def main():
                 f'"weight":{random.randint(1, 5)},"observed_at":"2026-11-{random.randint(1, 20):02d}T10:00:00Z"}}')
         consent_files = write_batches(work, "consents", consents, arguments.batch_lines)
         signal_files = write_batches(work, "signals", signals, arguments.batch_lines)
+        # After the upload: one person revoked alone, then 1,000 others in one batch.
+        revocation_files = [
+            write_batches(work, f"revocations-{len(group)}", [f'{{"token":"{tokens[i]}","kid":"k1"}}' for i in group], len(group))[0]
+            for group in [range(0, 1), range(1, min(persons, 1001))]]
         body_bytes = sum(os.path.getsize(path) for path in signal_files)
         del consents, signals
 
-        consent_seconds, signal_seconds, accepted, rss = run_daemon(
-            arguments, data_dir, os.path.join(work, "daemon.log"), consent_files, signal_files)
+        consent_seconds, signal_seconds, accepted, rss, revocations = run_daemon(
+            arguments, data_dir, os.path.join(work, "daemon.log"), consent_files, signal_files,
+            revocation_files=revocation_files)
         postgres = bench_postgres.server()
         if postgres:
             url, password, cluster = postgres
             target, database = bench_postgres.new_database(url, password, "bench_ingest")
             env = dict(os.environ, CLEARINGHOUSE_STORAGE_PASSWORD=password)
-            pg_consent_seconds, pg_signal_seconds, pg_accepted, pg_rss = run_daemon(
+            pg_consent_seconds, pg_signal_seconds, pg_accepted, pg_rss, _ = run_daemon(
                 arguments, os.path.join(work, "var-postgres"), os.path.join(work, "daemon-postgres.log"), consent_files,
                 signal_files, ["--storage-url", target], env)
             pg_rows, copy_same, copy_bare = postgres_copy_baseline(url, password, database, cluster)
-        rows, baseline_seconds, _ = sqlite_baseline(
+        rows, baseline_seconds, _, delete_seconds = sqlite_baseline(
             os.path.join(data_dir, "clearinghouse.sqlite"), work, arguments.batch_lines)
         daemon_rate = accepted / signal_seconds
         baseline_rate = rows / baseline_seconds
@@ -151,6 +169,11 @@ def main():
               f"   {baseline_rate:>12,.0f} /s   ({baseline_seconds:.2f} s)")
         print(f"  ratio     clearinghouse / SQLite index-free bulk insert   {daemon_rate / baseline_rate:.2f}   (goal >= 0.50)")
         print(f"  daemon peak RSS   {rss:.0f} MiB   (goal < 300 MiB)")
+        for path, seconds, erased in revocations:
+            revoked = sum(1 for _ in open(path))
+            print(f"  revocation of {revoked:,} person(s), one batch, answered   {seconds * 1000:>8,.0f} ms   "
+                  f"({erased:,} signals erased; erasure reads the partner's {accepted:,} signals once)")
+        print(f"  peer: SQLite DELETE of one person's rows from the index-free table   {delete_seconds * 1000:>8,.0f} ms")
         if postgres:
             pg_rate = pg_accepted / pg_signal_seconds
             print(f"  on PostgreSQL (same rows, same batches):")

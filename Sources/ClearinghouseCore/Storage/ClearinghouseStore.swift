@@ -134,6 +134,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// SQLite groups signals by person in 32-bit columns to release them; ids beyond that (more
     /// than two billion persons, categories or signals) need PostgreSQL.
     case beyondColumnLimits
+    /// The database was migrated by a newer version of clearinghouse.
+    case newerSchema
 
     public var description: String {
         switch self {
@@ -153,6 +155,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "this command opened the database for reading only; commands that write need the daemon's pepper file (run them on the daemon's host, with its data directory)"
         case .beyondColumnLimits:
             return "the signals cannot be released from SQLite: person, category or signal counts exceed 2^31 - 1; move the data to PostgreSQL with `clearinghouse storage copy`"
+        case .newerSchema:
+            return "the database was written by a newer version of clearinghouse, whose schema this version does not know; run that version (going back a version is not supported)"
         }
     }
 }

@@ -67,8 +67,9 @@ public struct ColumnarSignals: Sendable {
         case .unchanged: return true
         case .unknown: return false
         case .appended(let signals):
+            // No reserveCapacity here: it allocates exactly what it is asked for, so calling it
+            // each commit would copy the whole log each commit; appends grow it geometrically.
             guard addedLog.count + signals.count < Int(Int32.max) else { return false }
-            addedLog.reserveCapacity(addedLog.count + signals.count)
             for signal in signals {
                 guard signal.category >= 0, signal.category <= Int64(Int32.max) else { return false }
                 let category = Int32(signal.category)

@@ -3,7 +3,8 @@ import Foundation
 extension SignalCopy {
     /// The exact counts of a release from the copy, building it when there is none or when it
     /// fell behind for good; `nil` when it cannot be made to match the database (the caller
-    /// scans the database instead).
+    /// reads the signals itself instead, so the copy is dropped first: two full reads of the
+    /// signals would be held at once otherwise).
     ///
     /// - Parameters:
     ///   - readView: reads the catalog, expired consents and ledger mark in one read.
@@ -29,11 +30,17 @@ extension SignalCopy {
                 waits += 1
                 try await Task.sleep(for: .milliseconds(2))
             case .behind, .missing:
-                guard !built else { return nil }
+                guard !built else { return await giveUp() }
                 built = true
-                guard try await buildShared(build) else { return nil }
+                guard try await buildShared(build) else { return await giveUp() }
             }
         }
+        return await giveUp()
+    }
+
+    /// Drops the copy that could not be matched (the next release builds one) and says so.
+    private func giveUp() async -> ExactCounts? {
+        await CountingThreads.offPool { self.drop() }
         return nil
     }
 

@@ -157,7 +157,7 @@ public final class SignalCopy: @unchecked Sendable {
     }
 
     /// Drops the copy (the next release builds one).
-    private func drop() {
+    func drop() {
         stateLock.lock()
         defer { stateLock.unlock() }
         dropLocked()
