@@ -31,23 +31,33 @@ struct ConsentLookup: Sendable {
     static let chunkLines = 1 << 17
 
     /// Looks up every line of `batch`, or only those in `considering` (a retry's dropped lines;
-    /// the others are left 0), for the partner `partnerID` at `now`.
+    /// the others are left 0), for `partner` at `now`: in the partner's directory when
+    /// `directories` has one that holds (see ``ConsentDirectories``), else in the database.
     /// `walkRatio` (see `Seeker.walkRatio`) and `chunkLines` are parameters for tests, which
     /// force seeks or walks and small chunks.
     static func resolve(
-        _ db: Database, _ batch: DecodedBatch, partnerID: Int64, at now: Int64, considering: DroppedLines? = nil,
-        walkRatio: Int64 = Seeker.walkRatio, chunkLines: Int = ConsentLookup.chunkLines
+        _ db: Database, _ batch: DecodedBatch, partner: AuthenticatedPartner, at now: Int64, considering: DroppedLines? = nil,
+        directories: ConsentDirectories? = nil, walkRatio: Int64 = Seeker.walkRatio, chunkLines: Int = ConsentLookup.chunkLines
     ) throws -> ConsentLookup {
         let mark = try ReleaseRead.ledgerMark(db)
         var persons = [UInt32](repeating: 0, count: batch.received)
-        let seeker = try Seeker(db, partnerID: partnerID, now: now, walkRatio: walkRatio)
-        var chunk: [KeyedLine] = []
+        if let directory = try directories?.directory(db, partner: partner, at: now, mark: mark) {
+            var line = -1
+            try batch.forEachSignal { signal in
+                line += 1
+                if let considering, !considering.contains(line) { return }
+                persons[line] = directory.person(KeyedID(key: signal.personKey, id: 0).key) ?? 0
+            }
+            return ConsentLookup(mark: mark, persons: persons)
+        }
+        let seeker = try Seeker(db, partnerID: partner.rowID, now: now, walkRatio: walkRatio)
+        var chunk: [KeyedID] = []
         chunk.reserveCapacity(min(batch.received, chunkLines))
         var line = -1
         try batch.forEachSignal { signal in
             line += 1
             if let considering, !considering.contains(line) { return }
-            chunk.append(KeyedLine(key: signal.personKey, line: line))
+            chunk.append(KeyedID(key: signal.personKey, id: line))
             if chunk.count == chunkLines {
                 try seeker.resolve(&chunk, into: &persons)
                 chunk.removeAll(keepingCapacity: true)
@@ -64,16 +74,17 @@ struct ConsentLookup: Sendable {
         return !later.contains { LedgerAction.mayChangeConsents(stored: $0[0], of: partner, entryPartner: $0[1]) }
     }
 
-    /// One line's person key as four big-endian words, so that comparing the words compares the
-    /// keys byte by byte (the order of the person-key index).
-    struct KeyedLine {
+    /// A person key as four big-endian words, so that comparing the words compares the keys
+    /// byte by byte (the order of the person-key index), with a 32-bit id: a line of the batch in
+    /// a lookup's chunk, a person in a ``ConsentDirectories/Directory``.
+    struct KeyedID: Sendable {
         var key: (UInt64, UInt64, UInt64, UInt64)
-        var line: UInt32
+        var id: UInt32
 
-        init(key bytes: UnsafeRawBufferPointer, line: Int) {
+        init(key bytes: UnsafeRawBufferPointer, id: Int) {
             func word(_ at: Int) -> UInt64 { UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
             key = (word(0), word(8), word(16), word(24))
-            self.line = UInt32(line)
+            self.id = UInt32(id)
         }
 
         /// The key's 32 bytes, as stored.
@@ -108,9 +119,9 @@ struct ConsentLookup: Sendable {
         }
 
         /// Sets `persons[line]` for every line of `chunk` whose person has live consent.
-        func resolve(_ chunk: inout [KeyedLine], into persons: inout [UInt32]) throws {
+        func resolve(_ chunk: inout [KeyedID], into persons: inout [UInt32]) throws {
             guard !chunk.isEmpty else { return }
-            KeyedLine.sort(&chunk)
+            KeyedID.sort(&chunk)
             // Each distinct key once, in key order, with its run of lines in `chunk`.
             var distinct: [Range<Int>] = []
             var index = 0
@@ -126,11 +137,11 @@ struct ConsentLookup: Sendable {
             let live = Int64(found.count) * walkRatio >= tableRows ? try walkConsents(found) : try seekConsents(found)
             for (person, lines) in live {
                 guard person > 0, person <= Int64(UInt32.max) else { throw StoreError.beyondColumnLimits }
-                for entry in lines { persons[Int(chunk[entry].line)] = UInt32(person) }
+                for entry in lines { persons[Int(chunk[entry].id)] = UInt32(person) }
             }
         }
 
-        private func seekPersons(_ chunk: [KeyedLine], _ distinct: [Range<Int>]) throws -> [(person: Int64, lines: Range<Int>)] {
+        private func seekPersons(_ chunk: [KeyedID], _ distinct: [Range<Int>]) throws -> [(person: Int64, lines: Range<Int>)] {
             let find = try RawStatement(db, sql: "SELECT id FROM person WHERE key = ?1")
             var found: [(person: Int64, lines: Range<Int>)] = []
             for lines in distinct {
@@ -146,7 +157,7 @@ struct ConsentLookup: Sendable {
 
         /// One pass through the person-key index from the chunk's first key to its last, merged
         /// with the chunk's keys.
-        private func walkPersons(_ chunk: [KeyedLine], _ distinct: [Range<Int>]) throws -> [(person: Int64, lines: Range<Int>)] {
+        private func walkPersons(_ chunk: [KeyedID], _ distinct: [Range<Int>]) throws -> [(person: Int64, lines: Range<Int>)] {
             let walk = try RawStatement(db, sql: "SELECT key, id FROM person WHERE key BETWEEN ?1 AND ?2 ORDER BY key")
             var found: [(person: Int64, lines: Range<Int>)] = []
             var next = 0
@@ -157,7 +168,7 @@ struct ConsentLookup: Sendable {
                     walk.bind(2, blob: high)
                     try walk.forEachRow { row in
                         guard let stored = row.blob(0), stored.count == PersonKey.byteCount else { return }
-                        let key = KeyedLine(key: stored, line: 0).key
+                        let key = KeyedID(key: stored, id: 0).key
                         while next < distinct.count && chunk[distinct[next].lowerBound].key < key { next += 1 }
                         if next < distinct.count && chunk[distinct[next].lowerBound].key == key {
                             found.append((row.int64(1), distinct[next]))
@@ -212,7 +223,7 @@ struct ConsentLookup: Sendable {
     }
 }
 
-extension ConsentLookup.KeyedLine {
+extension ConsentLookup.KeyedID {
     /// Sorts by key: a counting sort on the key's top bits (keys are HMAC output, so evenly
     /// spread), then insertion inside each bucket, a handful of lines each. Linear, where a
     /// comparison sort of a chunk cost more than its seeks.

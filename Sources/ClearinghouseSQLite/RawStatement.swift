@@ -93,6 +93,9 @@ struct RawStatement {
         let handle: OpaquePointer
         @inline(__always) func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
         @inline(__always) func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
+        func optionalInt64(_ column: Int32) -> Int64? {
+            sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
+        }
         /// A blob column's bytes, valid until the statement steps again; `nil` for NULL.
         func blob(_ column: Int32) -> UnsafeRawBufferPointer? {
             guard let bytes = sqlite3_column_blob(handle, column) else { return nil }

@@ -26,7 +26,7 @@ extension SQLiteStore {
             {
                 return nil
             }
-            return try ConsentLookup.resolve(db, batch, partnerID: partner.rowID, at: now)
+            return try ConsentLookup.resolve(db, batch, partner: partner, at: now, directories: consentDirectories)
         }
     }
 
@@ -56,7 +56,7 @@ extension SQLiteStore {
             case .signals:
                 let current = try lookup.flatMap { try $0.isCurrent(db, partner: partner.id) ? $0 : nil }
                 if lookup != nil && current == nil { Counter(label: "clearinghouse_ingest_consent_lookups_repeated_total").increment() }
-                let consents = try current ?? ConsentLookup.resolve(db, batch, partnerID: partner.rowID, at: now)
+                let consents = try current ?? ConsentLookup.resolve(db, batch, partner: partner, at: now, directories: consentDirectories)
                 dropped = try writer.writeSignals(batch, consents: consents, into: &receipt)
             case .consents: try writer.writeConsents(batch, into: &receipt)
             case .revocations: try writer.writeRevocations(batch, into: &receipt)
@@ -73,6 +73,8 @@ extension SQLiteStore {
                 arguments: [receipt.accepted, receiptJSON, DroppedLines.kept(dropped, idempotencyKey: idempotencyKey).map { Data($0) }, batchID])
             return .stored(receipt.answeringStored(at: now))
         }
+        // The partner's directory of consents is stale now (and must not keep a revoked person).
+        if batch.kind != .signals { consentDirectories.drop(partner: partner.rowID) }
         if case .stored(let receipt) = outcome, (receipt.revoked ?? 0) > 0 || (receipt.signalsErased ?? 0) > 0 {
             await removeErasedCopies()
         }
@@ -124,7 +126,8 @@ extension SQLiteStore {
         var receipt = BatchReceipt(batchID: earlier.batchID, kind: .signals, received: batch.received)
         let writer = BatchWriter(db: db, partner: partner, batchID: earlier.batchID, now: now, pseudonymizer: pseudonymizer)
         // A retry is rare and small: its dropped lines are looked up inside the writer.
-        let consents = try ConsentLookup.resolve(db, batch, partnerID: partner.rowID, at: now, considering: lines)
+        let consents = try ConsentLookup.resolve(
+            db, batch, partner: partner, at: now, considering: lines, directories: consentDirectories)
         let stillDropped = try writer.writeSignals(batch, consents: consents, considering: lines, into: &receipt)
         guard receipt.accepted > 0 else { return .replayed(earlier.replay) }
         let completion = earlier.completion(storedNow: receipt.accepted, stillDropped: stillDropped.count)

@@ -50,6 +50,7 @@ extension SQLiteStore {
             return outcome
         }
         if outcome.erasedAnything { await removeErasedCopies() }
+        consentDirectories.dropAll()
         logger.info(
             "purge done",
             metadata: [

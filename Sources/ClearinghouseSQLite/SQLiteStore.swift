@@ -22,6 +22,9 @@ public struct SQLiteStore: ClearinghouseStore {
     /// every copy of this store value, kept true by the commits of this process (see
     /// `LedgerAppender`), rebuilt when another process commits.
     let signalCopy = SignalCopy()
+    /// Partners' consented persons by key, kept between their signal batches (see
+    /// ``ConsentDirectories``); shared by every copy of this store value.
+    let consentDirectories = ConsentDirectories()
 
     /// Opens for writing (creating and migrating if needed) the database file at `path`.
     public static func open(path: String, pseudonymizer: AuditPseudonymizer, logger: Logger) throws -> SQLiteStore {

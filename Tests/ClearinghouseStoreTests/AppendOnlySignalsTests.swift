@@ -87,16 +87,58 @@ struct AppendOnlySignalsTests {
             let names = (0..<500).map { _ in "p\(Int.random(in: 0..<70, using: &random))" }
             let batch = try Batches.signals(names.map { (person: $0, category: "shoes") })
             let expected = names.map { live.contains($0) }
-            for (walkRatio, chunkLines) in [(Int64(0), 1 << 18), (1 << 40, 1 << 18), (0, 7), (1 << 40, 7)] {
+            // Seeks, walks, each in large and tiny chunks, and the partner's directory.
+            for (walkRatio, chunkLines, directories) in [
+                (Int64(0), 1 << 18, nil), (1 << 40, 1 << 18, nil), (0, 7, nil), (1 << 40, 7, nil), (0, 1 << 18, ConsentDirectories()),
+            ] {
                 let lookup = try await store.writer.read { db in
-                    try ConsentLookup.resolve(db, batch, partnerID: acme.rowID, at: Batches.now, walkRatio: walkRatio, chunkLines: chunkLines)
+                    try ConsentLookup.resolve(
+                        db, batch, partner: acme, at: Batches.now, directories: directories, walkRatio: walkRatio, chunkLines: chunkLines)
                 }
-                #expect(lookup.persons.map { $0 > 0 } == expected, "walk ratio \(walkRatio), chunks of \(chunkLines)")
+                if let directories { #expect(directories.partners == [acme.rowID], "the lookup used a directory") }
+                #expect(lookup.persons.map { $0 > 0 } == expected, "walk ratio \(walkRatio), chunks of \(chunkLines), directory \(directories != nil)")
                 let ids = try await store.writer.read { db in
                     try names.map { try Int64.fetchOne(db, sql: "SELECT id FROM person WHERE key = ?", arguments: [Data(Batches.personKey($0))]) }
                 }
                 for (line, person) in lookup.persons.enumerated() where person > 0 { #expect(Int64(person) == ids[line]) }
             }
+        }
+    }
+
+    @Test("a partner's directory of consents answers its next batches; its consent and revocation batches drop it; an expiry or an earlier time bypasses it")
+    func consentDirectory() async throws {
+        try await Self.withStore { store in
+            let partners = try await store.addPartners(["acme", "globex"])
+            let (acme, globex) = (partners["acme"]!, partners["globex"]!)
+            try await store.store(try Batches.consents(["p1", "p2"]), as: acme)
+            try await store.store(try Batches.consents(["p3"], granted: Batches.now - Batches.day, expires: Batches.now + Batches.day), as: acme)
+            try await store.store(try Batches.consents(["p1"]), as: globex)
+            let batch = try Batches.signals(["p1", "p2", "p3", "p4"].map { (person: $0, category: "shoes") })
+            var receipt = try await store.store(batch, as: acme)
+            #expect(receipt.accepted == 3)
+            #expect(store.consentDirectories.partners == [acme.rowID], "built by the first batch")
+            // Another partner's commits leave acme's directory in use (not rebuilt: the same value).
+            try await store.store(try Batches.revocations(["p1"]), as: globex)
+            let before = try await store.writer.read { db in
+                try store.consentDirectories.directory(db, partner: acme, at: Batches.now, mark: try ReleaseRead.ledgerMark(db))?.mark
+            }
+            try await store.store(batch, as: acme)
+            let after = try await store.writer.read { db in
+                try store.consentDirectories.directory(db, partner: acme, at: Batches.now, mark: try ReleaseRead.ledgerMark(db))?.mark
+            }
+            #expect(before != nil && before == after, "the directory was used, not built again")
+            // acme revokes p2: the directory goes before the revocation answers; p2 is dropped next.
+            try await store.store(try Batches.revocations(["p2"]), as: acme)
+            #expect(store.consentDirectories.partners.isEmpty)
+            receipt = try await store.store(batch, as: acme)
+            #expect(receipt.accepted == 2 && receipt.droppedNoConsent == 2)
+            // Past p3's expiry the directory built before it must not answer.
+            receipt = try await store.store(batch, as: acme, at: Batches.now + 2 * Batches.day)
+            #expect(receipt.accepted == 1, "p3's consent expired")
+            // A batch whose time is before the directory was built does not use it either.
+            _ = try await store.store(batch, as: acme, at: Batches.now + 3 * Batches.day)
+            receipt = try await store.store(batch, as: acme, at: Batches.now)
+            #expect(receipt.accepted == 2, "p3 was live at that time")
         }
     }
 
