@@ -2,50 +2,72 @@ import ClearinghouseCore
 import GRDB
 import Synchronization
 
-/// One partner's persons with live consent, sorted by person key, kept in memory between that
+/// One partner's persons with live consent, by person key, kept in memory between that
 /// partner's signal batches.
 ///
 /// Partners upload their consents, then batch after batch of signals. Looking every batch up
-/// again in the person-key index and the consent table cost two walks of the partner's data a
-/// batch (a third of an upload's work at 1 M signals); with a directory a batch's keys are
-/// found by binary search in memory. A directory is the state of the read it was built from
-/// (its ledger mark) at the time it was built for (`builtAt`), and is used for a batch only when
-/// - the batch's time is not before `builtAt` (a consent that expired in between would be
-///   missing) and is before `validUntil`, the earliest expiry among its consents (none becomes
-///   stale by time alone), and
-/// - no ledger entry after its mark may have changed the partner's consents (the rule of
-///   ``LedgerAction/mayChangeConsents(of:entryPartner:)``, checked in the lookup's own read).
-/// A lookup that used a directory is checked again by the writer like any other
-/// (``ConsentLookup/isCurrent(_:partner:)``). The partner's own consent and revocation batches
-/// drop its directory before they answer, so it holds no revoked person for longer than that.
+/// again in the person-key index and the consent table cost two walks of the partner's data or
+/// two seeks a person, a batch (a third of an upload's work at 1 M signals); with a directory a
+/// line's person is found by binary search in memory.
 ///
-/// Memory: 40 bytes a consented person; directories together stay within ``budgetBytes`` (the
-/// least recently used goes first), and a partner with more consents than fit is looked up
-/// without one. It holds person keys (HMACs under the pepper, as the database does), never a
-/// token.
+/// **What a directory answers.** It holds, for each person with live consent, the first 16 bytes
+/// (128 bits) of the person key and the person id, sorted by those bytes: 24 bytes a person. A
+/// line whose key's first 16 bytes are not there has no live consent (every consented key's
+/// are); a line whose bytes are there is that person. Person keys are HMAC-SHA256 outputs, so two
+/// different keys share their first 128 bits with a probability of about N^2 / 2^129 for N
+/// persons (1e-19 for ten billion), far below the odds of a memory error; and if it happened, the
+/// signal would count for another person the same partner holds consent for. Prefixes that two
+/// consented persons share are marked, and lines with one are looked up in full.
+///
+/// **When it holds.** A directory is the state of the read it was built from (its ledger mark)
+/// at the time it was built for (`builtAt`). It is used for a batch only when the batch's time is
+/// not before `builtAt` (a consent that expired in between would be missing) and is before the
+/// earliest expiry among its consents (`validUntil`), and no ledger entry after its mark may have
+/// changed the partner's consents (``LedgerAction/mayChangeConsents(of:entryPartner:)``, checked
+/// in the lookup's own read). The writer checks the lookup again like any other
+/// (``ConsentLookup/isCurrent(_:partner:)``). The partner's own consent and revocation batches
+/// drop its directory before they answer, and a purge drops them all.
+///
+/// **Memory.** Directories together stay within ``budgetBytes`` (the least recently used goes
+/// first); a partner with more live consents than fit is looked up without one.
 final class ConsentDirectories: Sendable {
+    struct Entry: Sendable {
+        /// The person key's first 16 bytes as two big-endian words (so integer order is key order).
+        var prefix: (UInt64, UInt64)
+        var person: UInt32
+    }
+
     struct Directory: Sendable {
         let partner: Int64
         let mark: Int64
         let builtAt: Int64
         let validUntil: Int64
-        /// Sorted by key; `id` is the person.
-        let entries: [ConsentLookup.KeyedID]
+        /// Sorted by prefix.
+        let entries: [Entry]
+        /// Prefixes that two or more consented persons share (lines with one are looked up in full).
+        let shared: [UInt64: UInt64]
 
-        /// The person holding `key`, or nil.
-        func person(_ key: (UInt64, UInt64, UInt64, UInt64)) -> UInt32? {
+        enum Match {
+            case none
+            case person(UInt32)
+            case ambiguous
+        }
+
+        func match(_ key: (UInt64, UInt64, UInt64, UInt64)) -> Match {
+            let prefix = (key.0, key.1)
             var low = 0, high = entries.count
             while low < high {
                 let middle = (low + high) / 2
-                if entries[middle].key < key { low = middle + 1 } else { high = middle }
+                if entries[middle].prefix < prefix { low = middle + 1 } else { high = middle }
             }
-            return low < entries.count && entries[low].key == key ? entries[low].id : nil
+            guard low < entries.count, entries[low].prefix == prefix else { return .none }
+            return shared[prefix.0] == prefix.1 ? .ambiguous : .person(entries[low].person)
         }
     }
 
-    /// Directories together stay within this many bytes.
-    static let budgetBytes = 32 << 20
-    static let entryBytes = MemoryLayout<ConsentLookup.KeyedID>.stride
+    /// Directories together stay within this many bytes (2 M consented persons).
+    static let budgetBytes = 48 << 20
+    static let entryBytes = MemoryLayout<Entry>.stride
 
     /// Most recently used last.
     private let held = Mutex<[Directory]>([])
@@ -69,9 +91,10 @@ final class ConsentDirectories: Sendable {
         }
         let consents = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM consent WHERE partner_id = ?", arguments: [partner.rowID]) ?? 0
         guard consents * Self.entryBytes <= Self.budgetBytes else { return nil }
+        // The stale one goes first: memory holds one directory per partner at a time.
+        drop(partner: partner.rowID)
         let built = try Self.build(db, partner: partner.rowID, at: now, mark: mark, capacity: consents)
         held.withLock { held in
-            held.removeAll { $0.partner == partner.rowID }
             held.append(built)
             while held.map({ $0.entries.count * Self.entryBytes }).reduce(0, +) > Self.budgetBytes { held.removeFirst() }
         }
@@ -92,9 +115,9 @@ final class ConsentDirectories: Sendable {
     var partners: [Int64] { held.withLock { $0.map(\.partner) } }
 
     /// One pass over the partner's live consents, each with its person's key (a rowid seek),
-    /// then sorted by key.
+    /// then sorted by prefix.
     private static func build(_ db: Database, partner: Int64, at now: Int64, mark: Int64, capacity: Int) throws -> Directory {
-        var entries: [ConsentLookup.KeyedID] = []
+        var entries: [Entry] = []
         entries.reserveCapacity(capacity)
         var validUntil = Int64.max
         let live = try RawStatement(
@@ -111,10 +134,17 @@ final class ConsentDirectories: Sendable {
             guard let key = row.blob(0), key.count == PersonKey.byteCount, person > 0, person <= Int64(UInt32.max) else {
                 throw StoreError.beyondColumnLimits
             }
-            entries.append(ConsentLookup.KeyedID(key: key, id: Int(person)))
+            let prefix = (
+                UInt64(bigEndian: key.loadUnaligned(as: UInt64.self)), UInt64(bigEndian: key.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+            )
+            entries.append(Entry(prefix: prefix, person: UInt32(person)))
             if let expires = row.optionalInt64(2) { validUntil = min(validUntil, expires) }
         }
-        ConsentLookup.KeyedID.sort(&entries)
-        return Directory(partner: partner, mark: mark, builtAt: now, validUntil: validUntil, entries: entries)
+        entries.sort { $0.prefix < $1.prefix }
+        var shared: [UInt64: UInt64] = [:]
+        for index in entries.indices.dropFirst() where entries[index].prefix == entries[index - 1].prefix {
+            shared[entries[index].prefix.0] = entries[index].prefix.1
+        }
+        return Directory(partner: partner, mark: mark, builtAt: now, validUntil: validUntil, entries: entries, shared: shared)
     }
 }

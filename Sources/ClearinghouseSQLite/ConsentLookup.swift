@@ -41,30 +41,43 @@ struct ConsentLookup: Sendable {
     ) throws -> ConsentLookup {
         let mark = try ReleaseRead.ledgerMark(db)
         var persons = [UInt32](repeating: 0, count: batch.received)
-        if let directory = try directories?.directory(db, partner: partner, at: now, mark: mark) {
-            var line = -1
-            try batch.forEachSignal { signal in
-                line += 1
-                if let considering, !considering.contains(line) { return }
-                persons[line] = directory.person(KeyedID(key: signal.personKey, id: 0).key) ?? 0
-            }
-            return ConsentLookup(mark: mark, persons: persons)
-        }
+        let directory = try directories?.directory(db, partner: partner, at: now, mark: mark)
         let seeker = try Seeker(db, partnerID: partner.rowID, now: now, walkRatio: walkRatio)
         var chunk: [KeyedID] = []
         chunk.reserveCapacity(min(batch.received, chunkLines))
+        func resolveChunk() throws {
+            if let directory {
+                try resolve(&chunk, through: directory, seeker: seeker, into: &persons)
+            } else {
+                try seeker.resolve(&chunk, into: &persons)
+            }
+            chunk.removeAll(keepingCapacity: true)
+        }
         var line = -1
         try batch.forEachSignal { signal in
             line += 1
             if let considering, !considering.contains(line) { return }
             chunk.append(KeyedID(key: signal.personKey, id: line))
-            if chunk.count == chunkLines {
-                try seeker.resolve(&chunk, into: &persons)
-                chunk.removeAll(keepingCapacity: true)
+            if chunk.count == chunkLines { try resolveChunk() }
+        }
+        try resolveChunk()
+        return ConsentLookup(mark: mark, persons: persons)
+    }
+
+    /// Resolves a chunk through the partner's directory (see ``ConsentDirectories``); a line
+    /// whose key prefix two consented persons share is looked up in full by `seeker`.
+    static func resolve(
+        _ chunk: inout [KeyedID], through directory: ConsentDirectories.Directory, seeker: Seeker, into persons: inout [UInt32]
+    ) throws {
+        var unresolved: [KeyedID] = []
+        for line in chunk {
+            switch directory.match(line.key) {
+            case .none: continue
+            case .person(let person): persons[Int(line.id)] = person
+            case .ambiguous: unresolved.append(line)
             }
         }
-        try seeker.resolve(&chunk, into: &persons)
-        return ConsentLookup(mark: mark, persons: persons)
+        if !unresolved.isEmpty { try seeker.resolve(&unresolved, into: &persons) }
     }
 
     /// Whether the lookup still holds in `db` (the writer's transaction): no ledger entry after

@@ -142,6 +142,46 @@ struct AppendOnlySignalsTests {
         }
     }
 
+    @Test("a key prefix that two consented persons share in a directory is looked up in full")
+    func directorySharedPrefixes() async throws {
+        try await Self.withStore { store in
+            let partners = try await store.addPartners(["acme", "globex"])
+            let (acme, globex) = (partners["acme"]!, partners["globex"]!)
+            try await store.store(try Batches.consents(["p1", "p2"]), as: acme)
+            try await store.store(try Batches.consents(["p3"]), as: globex)
+            let batch = try Batches.signals(["p1", "p2", "p3", "p4"].map { (person: $0, category: "shoes") })
+            let lookup = try await store.writer.read { db in
+                let id = { (name: String) in try Int64.fetchOne(db, sql: "SELECT id FROM person WHERE key = ?", arguments: [Data(Batches.personKey(name))]) }
+                let prefix = { (name: String) in
+                    let key = Batches.personKey(name).withUnsafeBytes { ConsentLookup.KeyedID(key: $0, id: 0).key }
+                    return (key.0, key.1)
+                }
+                let (p1, p2) = (UInt32(try #require(try id("p1"))), UInt32(try #require(try id("p2"))))
+                // Two entries share p2's prefix, the wrong one first: the line must not take it.
+                let entries = [
+                    ConsentDirectories.Entry(prefix: prefix("p1"), person: p1), .init(prefix: prefix("p2"), person: p1),
+                    .init(prefix: prefix("p2"), person: p2),
+                ].sorted { $0.prefix < $1.prefix }
+                let directory = ConsentDirectories.Directory(
+                    partner: acme.rowID, mark: 0, builtAt: Batches.now, validUntil: .max, entries: entries,
+                    shared: [prefix("p2").0: prefix("p2").1])
+                var chunk: [ConsentLookup.KeyedID] = []
+                var line = -1
+                try batch.forEachSignal { signal in
+                    line += 1
+                    chunk.append(ConsentLookup.KeyedID(key: signal.personKey, id: line))
+                }
+                var persons = [UInt32](repeating: 0, count: 4)
+                try ConsentLookup.resolve(
+                    &chunk, through: directory, seeker: try ConsentLookup.Seeker(db, partnerID: acme.rowID, now: Batches.now, walkRatio: 0),
+                    into: &persons)
+                return (persons, [p1, p2])
+            }
+            #expect(lookup.0 == [lookup.1[0], lookup.1[1], 0, 0], "p1 from the directory, p2 looked up in full, p3 and p4 without consent")
+            _ = globex
+        }
+    }
+
     @Test("erasure through spans when rowids are given again: each partner's signals go, no other partner's")
     func spansSurviveReusedRowIDs() async throws {
         try await Self.withStore { store in

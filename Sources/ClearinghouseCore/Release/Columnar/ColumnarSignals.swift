@@ -58,8 +58,10 @@ public struct ColumnarSignals: Sendable {
             + addedLog.count * MemoryLayout<AddedSignal>.stride + addedLatest.count * 24
     }
 
-    /// Whether patches have grown enough that a fresh build is cheaper to hold and to count.
-    var wantsRebuild: Bool { addedLog.count > max(1 << 20, category.count / 4) }
+    /// Whether patches have grown enough that a fresh build is cheaper to hold and to count:
+    /// past an eighth of the base, or 262,144 signals for a small one (a bulk upload into a
+    /// young database then drops the copy early instead of holding its patches).
+    var wantsRebuild: Bool { addedLog.count > max(1 << 18, category.count / 8) }
 
     /// Applies one committed change; `false` when the copy cannot follow it (drop it).
     mutating func apply(_ change: SignalChange) -> Bool {
