@@ -59,7 +59,7 @@ enum ReleaseRead {
         let cacheSize = try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? -Int(SQLiteStore.readerCacheKiB)
         try db.execute(sql: "PRAGMA cache_size = -2048")
         defer { try? db.execute(sql: "PRAGMA cache_size = \(cacheSize)") }
-        var builder = ColumnarSignalsBuilder()
+        var builder = ColumnarSignalsBuilder(largestPerson: try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM person") ?? 0)
         do {
             try RawStatement(db, sql: "SELECT person_id FROM signal").forEachRow { row in
                 guard builder.count(person: row.int64(0)) else { throw BeyondColumns() }
