@@ -16,41 +16,48 @@ import Synchronization
 /// are); a line whose bytes are there is that person. Person keys are HMAC-SHA256 outputs, so two
 /// different keys share their first 128 bits with a probability of about N^2 / 2^129 for N
 /// persons (1e-19 for ten billion), far below the odds of a memory error; and if it happened, the
-/// signal would count for another person the same partner holds consent for. Prefixes that two
-/// consented persons share are marked, and lines with one are looked up in full.
+/// signal would count for another person the same partner holds consent for. Entries marked
+/// `lookUpInFull` answer nothing: prefixes two consented persons share, and consents that expire
+/// within a day of the build (so that staggered expiries do not rebuild the directory every few
+/// seconds); their lines are looked up in the database.
 ///
 /// **When it holds.** A directory is the state of the read it was built from (its ledger mark)
-/// at the time it was built for (`builtAt`). It is used for a batch only when the batch's time is
-/// not before `builtAt` (a consent that expired in between would be missing) and is before the
-/// earliest expiry among its consents (`validUntil`), and no ledger entry after its mark may have
-/// changed the partner's consents (``LedgerAction/mayChangeConsents(of:entryPartner:)``, checked
-/// in the lookup's own read). The writer checks the lookup again like any other
+/// at the time it was built for. It is exact for any batch time in `validFrom..<validUntil`: no
+/// consent of the partner expired in that window but those marked (`validFrom` is the latest
+/// expiry before the build, `validUntil` the earliest unmarked expiry after it). It is used for a
+/// batch only when the batch's time is in that window and no ledger entry after its mark may
+/// have changed the partner's consents (``LedgerAction/mayChangeConsents(of:entryPartner:)``,
+/// checked in the lookup's own read); the writer checks the lookup again like any other
 /// (``ConsentLookup/isCurrent(_:partner:)``). The partner's own consent and revocation batches
-/// drop its directory before they answer, and a purge drops them all.
+/// drop its directory before they answer and record their ledger sequence, and a directory
+/// built from an older read is not kept (a lookup that began before a revocation cannot bring
+/// the revoked person back); a purge does the same for every partner.
 ///
-/// **Memory.** Directories together stay within ``budgetBytes`` (the least recently used goes
-/// first); a partner with more live consents than fit is looked up without one.
+/// **Memory.** Directories together stay within ``budgetBytes`` of allocated entries (the least
+/// recently used goes first); a partner with more live consents than fit is looked up without
+/// one.
 final class ConsentDirectories: Sendable {
     struct Entry: Sendable {
         /// The person key's first 16 bytes as two big-endian words (so integer order is key order).
         var prefix: (UInt64, UInt64)
         var person: UInt32
+        /// The directory does not answer for this prefix: it is shared, or its consent expires
+        /// soon after the build.
+        var lookUpInFull: Bool
     }
 
     struct Directory: Sendable {
         let partner: Int64
         let mark: Int64
-        let builtAt: Int64
+        let validFrom: Int64
         let validUntil: Int64
         /// Sorted by prefix.
         let entries: [Entry]
-        /// Prefixes that two or more consented persons share (lines with one are looked up in full).
-        let shared: [UInt64: UInt64]
 
-        enum Match {
+        enum Match: Equatable {
             case none
             case person(UInt32)
-            case ambiguous
+            case lookUpInFull
         }
 
         func match(_ key: (UInt64, UInt64, UInt64, UInt64)) -> Match {
@@ -61,65 +68,107 @@ final class ConsentDirectories: Sendable {
                 if entries[middle].prefix < prefix { low = middle + 1 } else { high = middle }
             }
             guard low < entries.count, entries[low].prefix == prefix else { return .none }
-            return shared[prefix.0] == prefix.1 ? .ambiguous : .person(entries[low].person)
+            return entries[low].lookUpInFull ? .lookUpInFull : .person(entries[low].person)
+        }
+
+        func holds(at now: Int64) -> Bool { now >= validFrom && now < validUntil }
+
+        /// The same directory, known to hold up to a later ledger mark.
+        func confirmed(through later: Int64) -> Directory {
+            Directory(partner: partner, mark: later, validFrom: validFrom, validUntil: validUntil, entries: entries)
         }
     }
 
     /// Directories together stay within this many bytes (2 M consented persons).
     static let budgetBytes = 48 << 20
     static let entryBytes = MemoryLayout<Entry>.stride
+    /// Consents expiring this soon after a build are looked up in full rather than held.
+    static let expiryMargin: Int64 = 86_400_000
 
-    /// Most recently used last.
-    private let held = Mutex<[Directory]>([])
+    private struct Held {
+        /// Most recently used last.
+        var directories: [Directory] = []
+        /// Per partner, the ledger sequence of the last change that dropped its directory; and
+        /// the same for all partners (a purge).
+        var droppedAt: [Int64: Int64] = [:]
+        var allDroppedAt: Int64 = 0
+    }
+
+    private let held = Mutex(Held())
 
     init() {}
 
     /// The partner's directory if it answers a lookup at `now` in `db` (a read whose ledger mark
-    /// is `mark`), building one when there is none or it is stale and the partner's consents fit
-    /// the budget; nil when the lookup goes without.
-    func directory(_ db: Database, partner: AuthenticatedPartner, at now: Int64, mark: Int64) throws -> Directory? {
-        let current = held.withLock { $0.last { $0.partner == partner.rowID } }
-        if let current, now >= current.builtAt, now < current.validUntil {
+    /// is `mark`); when there is none that holds, one is built from `db` if `mayBuild` and the
+    /// partner's live consents fit the budget. Nil when the lookup goes without.
+    func directory(_ db: Database, partner: AuthenticatedPartner, at now: Int64, mark: Int64, mayBuild: Bool = true) throws -> Directory? {
+        let current = held.withLock { $0.directories.last { $0.partner == partner.rowID } }
+        // Built from a read as new as this one or newer: the writer checks the lookup from this
+        // read's mark, which covers any change in between.
+        if let current, current.holds(at: now), current.mark >= mark { return current }
+        if let current, current.holds(at: now) {
             let later = try Row.fetchAll(
                 db, sql: "SELECT action, partner FROM ledger WHERE sequence > ? AND sequence <= ?", arguments: [current.mark, mark])
             if !later.contains(where: { LedgerAction.mayChangeConsents(stored: $0[0], of: partner.id, entryPartner: $0[1]) }) {
-                held.withLock { held in
-                    if let index = held.lastIndex(where: { $0.partner == partner.rowID }) { held.append(held.remove(at: index)) }
-                }
-                return current
+                // Nothing changed up to this read: the next check starts from here.
+                let confirmed = current.confirmed(through: mark)
+                keep(confirmed, replacing: current)
+                return confirmed
             }
         }
-        let consents = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM consent WHERE partner_id = ?", arguments: [partner.rowID]) ?? 0
-        guard consents * Self.entryBytes <= Self.budgetBytes else { return nil }
-        // The stale one goes first: memory holds one directory per partner at a time.
-        drop(partner: partner.rowID)
-        let built = try Self.build(db, partner: partner.rowID, at: now, mark: mark, capacity: consents)
-        held.withLock { held in
-            held.append(built)
-            while held.map({ $0.entries.count * Self.entryBytes }).reduce(0, +) > Self.budgetBytes { held.removeFirst() }
-        }
+        guard mayBuild else { return nil }
+        let limit = Self.budgetBytes / Self.entryBytes
+        let live = try Int.fetchOne(
+            db,
+            sql: """
+                SELECT COUNT(*) FROM (SELECT 1 FROM consent c WHERE c.partner_id = ?1 AND \(LiveConsent.sql(alias: "c", now: "?2"))
+                LIMIT ?3)
+                """, arguments: [partner.rowID, now, limit + 1]) ?? 0
+        guard live <= limit, let built = try Self.build(db, partner: partner.rowID, at: now, mark: mark, capacity: live) else { return nil }
+        keep(built, replacing: current)
         return built
     }
 
-    /// Drops a partner's directory (its consents changed).
-    func drop(partner: Int64) {
-        held.withLock { $0.removeAll { $0.partner == partner } }
+    /// Keeps `directory` (in place of `replaced`), unless a drop since its read made it stale.
+    private func keep(_ directory: Directory, replacing replaced: Directory?) {
+        held.withLock { held in
+            guard directory.mark >= max(held.allDroppedAt, held.droppedAt[directory.partner] ?? 0) else { return }
+            held.directories.removeAll { $0.partner == directory.partner }
+            held.directories.append(directory)
+            while held.directories.map({ $0.entries.capacity * Self.entryBytes }).reduce(0, +) > Self.budgetBytes {
+                held.directories.removeFirst()
+            }
+        }
     }
 
-    /// Drops every directory (a purge may have changed anyone's consents).
-    func dropAll() {
-        held.withLock { $0.removeAll() }
+    /// Drops a partner's directory: its consents changed in the commit of ledger sequence
+    /// `sequence`, and no directory built from an earlier read is kept from now on.
+    func drop(partner: Int64, changedAt sequence: Int64) {
+        held.withLock { held in
+            held.directories.removeAll { $0.partner == partner }
+            held.droppedAt[partner] = max(held.droppedAt[partner] ?? 0, sequence)
+        }
+    }
+
+    /// Drops every directory (a purge may have changed anyone's consents), likewise.
+    func dropAll(changedAt sequence: Int64) {
+        held.withLock { held in
+            held.directories.removeAll()
+            held.allDroppedAt = max(held.allDroppedAt, sequence)
+        }
     }
 
     /// The partners with a directory, for tests and diagnostics.
-    var partners: [Int64] { held.withLock { $0.map(\.partner) } }
+    var partners: [Int64] { held.withLock { $0.directories.map(\.partner) } }
 
     /// One pass over the partner's live consents, each with its person's key (a rowid seek),
-    /// then sorted by prefix.
-    private static func build(_ db: Database, partner: Int64, at now: Int64, mark: Int64, capacity: Int) throws -> Directory {
+    /// then sorted by prefix; nil when a person id does not fit 32 bits (the partner is then
+    /// looked up in the database).
+    private static func build(_ db: Database, partner: Int64, at now: Int64, mark: Int64, capacity: Int) throws -> Directory? {
         var entries: [Entry] = []
         entries.reserveCapacity(capacity)
         var validUntil = Int64.max
+        var fits = true
         let live = try RawStatement(
             db,
             sql: """
@@ -131,20 +180,28 @@ final class ConsentDirectories: Sendable {
         live.bind(2, now)
         try live.forEachRow { row in
             let person = row.int64(1)
-            guard let key = row.blob(0), key.count == PersonKey.byteCount, person > 0, person <= Int64(UInt32.max) else {
-                throw StoreError.beyondColumnLimits
+            guard fits, let key = row.blob(0), key.count == PersonKey.byteCount, person > 0, person <= Int64(UInt32.max) else {
+                fits = false
+                return
             }
             let prefix = (
                 UInt64(bigEndian: key.loadUnaligned(as: UInt64.self)), UInt64(bigEndian: key.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
             )
-            entries.append(Entry(prefix: prefix, person: UInt32(person)))
-            if let expires = row.optionalInt64(2) { validUntil = min(validUntil, expires) }
+            var expiresSoon = false
+            if let expires = row.optionalInt64(2) {
+                if expires - now < expiryMargin { expiresSoon = true } else { validUntil = min(validUntil, expires) }
+            }
+            entries.append(Entry(prefix: prefix, person: UInt32(person), lookUpInFull: expiresSoon))
         }
+        guard fits else { return nil }
         entries.sort { $0.prefix < $1.prefix }
-        var shared: [UInt64: UInt64] = [:]
         for index in entries.indices.dropFirst() where entries[index].prefix == entries[index - 1].prefix {
-            shared[entries[index].prefix.0] = entries[index].prefix.1
+            entries[index].lookUpInFull = true
+            entries[index - 1].lookUpInFull = true
         }
-        return Directory(partner: partner, mark: mark, builtAt: now, validUntil: validUntil, entries: entries, shared: shared)
+        // The latest expiry at or before the build: a batch timed after it sees the same live set.
+        let validFrom = try Int64.fetchOne(
+            db, sql: "SELECT MAX(expires_at) FROM consent WHERE partner_id = ? AND expires_at <= ?", arguments: [partner, now]) ?? Int64.min
+        return Directory(partner: partner, mark: mark, validFrom: validFrom, validUntil: validUntil, entries: entries)
     }
 }

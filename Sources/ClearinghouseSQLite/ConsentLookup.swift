@@ -37,11 +37,12 @@ struct ConsentLookup: Sendable {
     /// force seeks or walks and small chunks.
     static func resolve(
         _ db: Database, _ batch: DecodedBatch, partner: AuthenticatedPartner, at now: Int64, considering: DroppedLines? = nil,
-        directories: ConsentDirectories? = nil, walkRatio: Int64 = Seeker.walkRatio, chunkLines: Int = ConsentLookup.chunkLines
+        directories: ConsentDirectories? = nil, buildingDirectory: Bool = true, walkRatio: Int64 = Seeker.walkRatio,
+        chunkLines: Int = ConsentLookup.chunkLines
     ) throws -> ConsentLookup {
         let mark = try ReleaseRead.ledgerMark(db)
         var persons = [UInt32](repeating: 0, count: batch.received)
-        let directory = try directories?.directory(db, partner: partner, at: now, mark: mark)
+        let directory = try directories?.directory(db, partner: partner, at: now, mark: mark, mayBuild: buildingDirectory)
         let seeker = try Seeker(db, partnerID: partner.rowID, now: now, walkRatio: walkRatio)
         var chunk: [KeyedID] = []
         chunk.reserveCapacity(min(batch.received, chunkLines))
@@ -65,7 +66,8 @@ struct ConsentLookup: Sendable {
     }
 
     /// Resolves a chunk through the partner's directory (see ``ConsentDirectories``); a line
-    /// whose key prefix two consented persons share is looked up in full by `seeker`.
+    /// whose entry says so (a shared prefix, a consent expiring soon) is looked up in full by
+    /// `seeker`.
     static func resolve(
         _ chunk: inout [KeyedID], through directory: ConsentDirectories.Directory, seeker: Seeker, into persons: inout [UInt32]
     ) throws {
@@ -74,7 +76,7 @@ struct ConsentLookup: Sendable {
             switch directory.match(line.key) {
             case .none: continue
             case .person(let person): persons[Int(line.id)] = person
-            case .ambiguous: unresolved.append(line)
+            case .lookUpInFull: unresolved.append(line)
             }
         }
         if !unresolved.isEmpty { try seeker.resolve(&unresolved, into: &persons) }

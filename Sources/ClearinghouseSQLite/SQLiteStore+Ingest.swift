@@ -56,7 +56,9 @@ extension SQLiteStore {
             case .signals:
                 let current = try lookup.flatMap { try $0.isCurrent(db, partner: partner.id) ? $0 : nil }
                 if lookup != nil && current == nil { Counter(label: "clearinghouse_ingest_consent_lookups_repeated_total").increment() }
-                let consents = try current ?? ConsentLookup.resolve(db, batch, partner: partner, at: now, directories: consentDirectories)
+                // Looked up again inside the writer: a directory may answer, none is built here.
+                let consents = try current
+                    ?? ConsentLookup.resolve(db, batch, partner: partner, at: now, directories: consentDirectories, buildingDirectory: false)
                 dropped = try writer.writeSignals(batch, consents: consents, into: &receipt)
             case .consents: try writer.writeConsents(batch, into: &receipt)
             case .revocations: try writer.writeRevocations(batch, into: &receipt)
@@ -74,7 +76,9 @@ extension SQLiteStore {
             return .stored(receipt.answeringStored(at: now))
         }
         // The partner's directory of consents is stale now (and must not keep a revoked person).
-        if batch.kind != .signals { consentDirectories.drop(partner: partner.rowID) }
+        if batch.kind != .signals, case .stored(let receipt) = outcome, let sequence = receipt.ledgerSequence {
+            consentDirectories.drop(partner: partner.rowID, changedAt: sequence)
+        }
         if case .stored(let receipt) = outcome, (receipt.revoked ?? 0) > 0 || (receipt.signalsErased ?? 0) > 0 {
             await removeErasedCopies()
         }
@@ -127,7 +131,7 @@ extension SQLiteStore {
         let writer = BatchWriter(db: db, partner: partner, batchID: earlier.batchID, now: now, pseudonymizer: pseudonymizer)
         // A retry is rare and small: its dropped lines are looked up inside the writer.
         let consents = try ConsentLookup.resolve(
-            db, batch, partner: partner, at: now, considering: lines, directories: consentDirectories)
+            db, batch, partner: partner, at: now, considering: lines, directories: consentDirectories, buildingDirectory: false)
         let stillDropped = try writer.writeSignals(batch, consents: consents, considering: lines, into: &receipt)
         guard receipt.accepted > 0 else { return .replayed(earlier.replay) }
         let completion = earlier.completion(storedNow: receipt.accepted, stillDropped: stillDropped.count)

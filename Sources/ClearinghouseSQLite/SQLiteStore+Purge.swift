@@ -50,7 +50,7 @@ extension SQLiteStore {
             return outcome
         }
         if outcome.erasedAnything { await removeErasedCopies() }
-        consentDirectories.dropAll()
+        if let sequence = outcome.ledgerSequence { consentDirectories.dropAll(changedAt: sequence) }
         logger.info(
             "purge done",
             metadata: [

@@ -105,40 +105,73 @@ struct AppendOnlySignalsTests {
         }
     }
 
-    @Test("a partner's directory of consents answers its next batches; its consent and revocation batches drop it; an expiry or an earlier time bypasses it")
+    @Test("a partner's directory of consents answers its next batches; its consent and revocation batches drop it, as does another process's revocation; expiries bound it")
     func consentDirectory() async throws {
-        try await Self.withStore { store in
+        try await TestDatabase.with(.sqlite) { opened, database in
+            let store = try #require(opened as? SQLiteStore)
             let partners = try await store.addPartners(["acme", "globex"])
             let (acme, globex) = (partners["acme"]!, partners["globex"]!)
-            try await store.store(try Batches.consents(["p1", "p2"]), as: acme)
+            try await store.store(try Batches.consents(["p1", "p2", "p6"]), as: acme)
             try await store.store(try Batches.consents(["p3"], granted: Batches.now - Batches.day, expires: Batches.now + Batches.day), as: acme)
+            // p5's consent ends within the hour: the directory leaves it to the database.
+            try await store.store(try Batches.consents(["p5"], granted: Batches.now - Batches.day, expires: Batches.now + 3_600_000), as: acme)
             try await store.store(try Batches.consents(["p1"]), as: globex)
-            let batch = try Batches.signals(["p1", "p2", "p3", "p4"].map { (person: $0, category: "shoes") })
+            let batch = try Batches.signals(["p1", "p2", "p3", "p4", "p5", "p6"].map { (person: $0, category: "shoes") })
+            func directoryMark(at now: Int64 = Batches.now) async throws -> Int64? {
+                try await store.writer.read { db in
+                    try store.consentDirectories.directory(db, partner: acme, at: now, mark: try ReleaseRead.ledgerMark(db), mayBuild: false)?.mark
+                }
+            }
             var receipt = try await store.store(batch, as: acme)
-            #expect(receipt.accepted == 3)
+            #expect(receipt.accepted == 5)
             #expect(store.consentDirectories.partners == [acme.rowID], "built by the first batch")
-            // Another partner's commits leave acme's directory in use (not rebuilt: the same value).
+            // Another partner's commits leave acme's directory in use.
             try await store.store(try Batches.revocations(["p1"]), as: globex)
-            let before = try await store.writer.read { db in
-                try store.consentDirectories.directory(db, partner: acme, at: Batches.now, mark: try ReleaseRead.ledgerMark(db))?.mark
-            }
-            try await store.store(batch, as: acme)
-            let after = try await store.writer.read { db in
-                try store.consentDirectories.directory(db, partner: acme, at: Batches.now, mark: try ReleaseRead.ledgerMark(db))?.mark
-            }
-            #expect(before != nil && before == after, "the directory was used, not built again")
-            // acme revokes p2: the directory goes before the revocation answers; p2 is dropped next.
-            try await store.store(try Batches.revocations(["p2"]), as: acme)
+            #expect(try await directoryMark() != nil, "globex's revocation changes nothing of acme's")
+            // Past p5's expiry the directory still answers; p5's line goes to the database.
+            receipt = try await store.store(batch, as: acme, at: Batches.now + 2 * 3_600_000)
+            #expect(receipt.accepted == 4, "p5's consent expired")
+            #expect(try await directoryMark(at: Batches.now + 2 * 3_600_000) != nil, "not rebuilt for p5")
+            // acme's consent batch drops it before it answers.
+            try await store.store(try Batches.consents(["p7"]), as: acme)
             #expect(store.consentDirectories.partners.isEmpty)
             receipt = try await store.store(batch, as: acme)
-            #expect(receipt.accepted == 2 && receipt.droppedNoConsent == 2)
+            #expect(receipt.accepted == 5 && store.consentDirectories.partners == [acme.rowID])
+            // Another process revokes p2 (a second store on the file; this one hears nothing): the
+            // ledger tells, and p2's line is dropped.
+            let other = try #require(try await database.open().store as? SQLiteStore)
+            try await other.store(try Batches.revocations(["p2"]), as: acme)
+            #expect(try await directoryMark() == nil, "the directory no longer holds")
+            receipt = try await store.store(batch, as: acme)
+            #expect(receipt.accepted == 4 && receipt.droppedNoConsent == 2)
+            // acme revokes p6 here: the directory goes before the revocation answers.
+            try await store.store(try Batches.revocations(["p6"]), as: acme)
+            #expect(store.consentDirectories.partners.isEmpty)
+            receipt = try await store.store(batch, as: acme)
+            #expect(receipt.accepted == 3)
             // Past p3's expiry the directory built before it must not answer.
             receipt = try await store.store(batch, as: acme, at: Batches.now + 2 * Batches.day)
-            #expect(receipt.accepted == 1, "p3's consent expired")
-            // A batch whose time is before the directory was built does not use it either.
-            _ = try await store.store(batch, as: acme, at: Batches.now + 3 * Batches.day)
+            #expect(receipt.accepted == 1, "p3's and p5's consents expired")
+            // A batch timed before the last expiry the directory saw does not use it either.
             receipt = try await store.store(batch, as: acme, at: Batches.now)
-            #expect(receipt.accepted == 2, "p3 was live at that time")
+            #expect(receipt.accepted == 3, "p3 was live at that time")
+        }
+    }
+
+    @Test("a directory built from a read before a revocation is not kept after it")
+    func directoryBuiltBeforeRevocationIsNotKept() async throws {
+        try await Self.withStore { store in
+            let partners = try await store.addPartners(["acme"])
+            let acme = partners["acme"]!
+            try await store.store(try Batches.consents(["p1", "p2"]), as: acme)
+            let before = try await store.writer.read { try ReleaseRead.ledgerMark($0) }
+            let revocation = try await store.store(try Batches.revocations(["p2"]), as: acme)
+            #expect(try #require(revocation.ledgerSequence) > before)
+            // A lookup whose read began before the revocation builds from that read after it.
+            _ = try await store.writer.read { db in
+                try store.consentDirectories.directory(db, partner: acme, at: Batches.now, mark: before)
+            }
+            #expect(store.consentDirectories.partners.isEmpty, "the stale directory was not kept")
         }
     }
 
@@ -157,14 +190,14 @@ struct AppendOnlySignalsTests {
                     return (key.0, key.1)
                 }
                 let (p1, p2) = (UInt32(try #require(try id("p1"))), UInt32(try #require(try id("p2"))))
-                // Two entries share p2's prefix, the wrong one first: the line must not take it.
+                // Two entries share p2's prefix, the wrong one first, both marked as a build marks
+                // them: the line must not take either.
                 let entries = [
-                    ConsentDirectories.Entry(prefix: prefix("p1"), person: p1), .init(prefix: prefix("p2"), person: p1),
-                    .init(prefix: prefix("p2"), person: p2),
+                    ConsentDirectories.Entry(prefix: prefix("p1"), person: p1, lookUpInFull: false),
+                    .init(prefix: prefix("p2"), person: p1, lookUpInFull: true), .init(prefix: prefix("p2"), person: p2, lookUpInFull: true),
                 ].sorted { $0.prefix < $1.prefix }
                 let directory = ConsentDirectories.Directory(
-                    partner: acme.rowID, mark: 0, builtAt: Batches.now, validUntil: .max, entries: entries,
-                    shared: [prefix("p2").0: prefix("p2").1])
+                    partner: acme.rowID, mark: 0, validFrom: .min, validUntil: .max, entries: entries)
                 var chunk: [ConsentLookup.KeyedID] = []
                 var line = -1
                 try batch.forEachSignal { signal in

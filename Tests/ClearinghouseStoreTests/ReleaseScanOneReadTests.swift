@@ -11,7 +11,7 @@ import Testing
 /// between two database states nor send the release back to one reader (as the index scan of
 /// earlier versions could: it read ranges in separate transactions and fell back to one).
 @Suite("Release scan on SQLite: one read, parallel readers")
-struct ReleaseScanFallbackTests {
+struct ReleaseScanOneReadTests {
     /// Records every person, and on its first one appends a signal row through a connection of
     /// its own, as a batch committing mid-release would.
     final class CommittingSink: PersonSignalSink, @unchecked Sendable {
