@@ -34,8 +34,10 @@ import Synchronization
 /// the revoked person back); a purge does the same for every partner.
 ///
 /// **Memory.** Directories together stay within ``budgetBytes`` of allocated entries (the least
-/// recently used goes first); a partner with more live consents than fit is looked up without
-/// one.
+/// recently used goes first), and one build runs at a time (a lookup that finds another running
+/// goes to the database), so at most twice the budget is ever allocated; a directory that no
+/// longer holds is dropped before its successor is built. A partner with more live consents than
+/// fit is looked up without one.
 final class ConsentDirectories: Sendable {
     struct Entry: Sendable {
         /// The person key's first 16 bytes as two big-endian words (so integer order is key order).
@@ -79,9 +81,13 @@ final class ConsentDirectories: Sendable {
         }
     }
 
-    /// Directories together stay within this many bytes (2 M consented persons).
+    /// Directories together stay within this many bytes (2 M consented persons), and one build
+    /// at a time may allocate as much again while it runs.
     static let budgetBytes = 48 << 20
     static let entryBytes = MemoryLayout<Entry>.stride
+    /// The most entries a build takes on: the budget less a margin for the allocator rounding the
+    /// array's capacity up (a directory at the very limit would otherwise evict itself).
+    static let entryLimit = budgetBytes / entryBytes - 1024
     /// Consents expiring this soon after a build are looked up in full rather than held.
     static let expiryMargin: Int64 = 86_400_000
 
@@ -92,6 +98,8 @@ final class ConsentDirectories: Sendable {
         /// the same for all partners (a purge).
         var droppedAt: [Int64: Int64] = [:]
         var allDroppedAt: Int64 = 0
+        /// A build is running: other lookups go without rather than build beside it.
+        var building = false
     }
 
     private let held = Mutex(Held())
@@ -99,38 +107,58 @@ final class ConsentDirectories: Sendable {
     init() {}
 
     /// The partner's directory if it answers a lookup at `now` in `db` (a read whose ledger mark
-    /// is `mark`); when there is none that holds, one is built from `db` if `mayBuild` and the
-    /// partner's live consents fit the budget. Nil when the lookup goes without.
+    /// is `mark`); when there is none that holds, one is built from `db` if `mayBuild`, no other
+    /// build is running and the partner's live consents fit the budget. Nil when the lookup goes
+    /// without.
     func directory(_ db: Database, partner: AuthenticatedPartner, at now: Int64, mark: Int64, mayBuild: Bool = true) throws -> Directory? {
-        let current = held.withLock { $0.directories.last { $0.partner == partner.rowID } }
-        // Built from a read as new as this one or newer: the writer checks the lookup from this
-        // read's mark, which covers any change in between.
-        if let current, current.holds(at: now), current.mark >= mark { return current }
+        let current = held.withLock { held -> Directory? in
+            guard let index = held.directories.lastIndex(where: { $0.partner == partner.rowID }) else { return nil }
+            let found = held.directories.remove(at: index)
+            held.directories.append(found)
+            return found
+        }
         if let current, current.holds(at: now) {
+            // Built from a read as new as this one or newer: the writer checks the lookup from this
+            // read's mark, which covers any change in between.
+            if current.mark >= mark { return current }
             let later = try Row.fetchAll(
                 db, sql: "SELECT action, partner FROM ledger WHERE sequence > ? AND sequence <= ?", arguments: [current.mark, mark])
             if !later.contains(where: { LedgerAction.mayChangeConsents(stored: $0[0], of: partner.id, entryPartner: $0[1]) }) {
                 // Nothing changed up to this read: the next check starts from here.
                 let confirmed = current.confirmed(through: mark)
-                keep(confirmed, replacing: current)
+                keep(confirmed)
                 return confirmed
             }
         }
+        if let current {
+            // Stale, or not for this batch's time: it goes now, so that it never sits beside its
+            // successor, nor stays when there is none.
+            held.withLock { held in
+                held.directories.removeAll { $0.partner == current.partner && $0.mark == current.mark && $0.validFrom == current.validFrom }
+            }
+        }
         guard mayBuild else { return nil }
-        let limit = Self.budgetBytes / Self.entryBytes
+        let mayStart = held.withLock { held in
+            guard !held.building else { return false }
+            held.building = true
+            return true
+        }
+        guard mayStart else { return nil }
+        defer { held.withLock { $0.building = false } }
         let live = try Int.fetchOne(
             db,
             sql: """
                 SELECT COUNT(*) FROM (SELECT 1 FROM consent c WHERE c.partner_id = ?1 AND \(LiveConsent.sql(alias: "c", now: "?2"))
                 LIMIT ?3)
-                """, arguments: [partner.rowID, now, limit + 1]) ?? 0
-        guard live <= limit, let built = try Self.build(db, partner: partner.rowID, at: now, mark: mark, capacity: live) else { return nil }
-        keep(built, replacing: current)
+                """, arguments: [partner.rowID, now, Self.entryLimit + 1]) ?? 0
+        guard live <= Self.entryLimit, let built = try Self.build(db, partner: partner.rowID, at: now, mark: mark, capacity: live) else { return nil }
+        keep(built)
         return built
     }
 
-    /// Keeps `directory` (in place of `replaced`), unless a drop since its read made it stale.
-    private func keep(_ directory: Directory, replacing replaced: Directory?) {
+    /// Keeps `directory` in place of the partner's last, unless a drop since its read made it
+    /// stale.
+    private func keep(_ directory: Directory) {
         held.withLock { held in
             guard directory.mark >= max(held.allDroppedAt, held.droppedAt[directory.partner] ?? 0) else { return }
             held.directories.removeAll { $0.partner == directory.partner }
@@ -160,6 +188,9 @@ final class ConsentDirectories: Sendable {
 
     /// The partners with a directory, for tests and diagnostics.
     var partners: [Int64] { held.withLock { $0.directories.map(\.partner) } }
+
+    /// The ledger sequence through which the partner's directories have been dropped, for tests.
+    func droppedThrough(partner: Int64) -> Int64 { held.withLock { max($0.allDroppedAt, $0.droppedAt[partner] ?? 0) } }
 
     /// One pass over the partner's live consents, each with its person's key (a rowid seek),
     /// then sorted by prefix; nil when a person id does not fit 32 bits (the partner is then

@@ -49,8 +49,9 @@ extension SQLiteStore {
             }
             return outcome
         }
-        if outcome.erasedAnything { await removeErasedCopies() }
+        // Before anything else: the directories hold key prefixes of the persons just erased.
         if let sequence = outcome.ledgerSequence { consentDirectories.dropAll(changedAt: sequence) }
+        if outcome.erasedAnything { await removeErasedCopies() }
         logger.info(
             "purge done",
             metadata: [

@@ -117,9 +117,9 @@ struct AppendOnlySignalsTests {
             try await store.store(try Batches.consents(["p5"], granted: Batches.now - Batches.day, expires: Batches.now + 3_600_000), as: acme)
             try await store.store(try Batches.consents(["p1"]), as: globex)
             let batch = try Batches.signals(["p1", "p2", "p3", "p4", "p5", "p6"].map { (person: $0, category: "shoes") })
-            func directoryMark(at now: Int64 = Batches.now) async throws -> Int64? {
+            func directory(at now: Int64 = Batches.now) async throws -> ConsentDirectories.Directory? {
                 try await store.writer.read { db in
-                    try store.consentDirectories.directory(db, partner: acme, at: now, mark: try ReleaseRead.ledgerMark(db), mayBuild: false)?.mark
+                    try store.consentDirectories.directory(db, partner: acme, at: now, mark: try ReleaseRead.ledgerMark(db), mayBuild: false)
                 }
             }
             var receipt = try await store.store(batch, as: acme)
@@ -127,11 +127,12 @@ struct AppendOnlySignalsTests {
             #expect(store.consentDirectories.partners == [acme.rowID], "built by the first batch")
             // Another partner's commits leave acme's directory in use.
             try await store.store(try Batches.revocations(["p1"]), as: globex)
-            #expect(try await directoryMark() != nil, "globex's revocation changes nothing of acme's")
+            let built = try #require(try await directory(), "globex's revocation changes nothing of acme's")
             // Past p5's expiry the directory still answers; p5's line goes to the database.
             receipt = try await store.store(batch, as: acme, at: Batches.now + 2 * 3_600_000)
             #expect(receipt.accepted == 4, "p5's consent expired")
-            #expect(try await directoryMark(at: Batches.now + 2 * 3_600_000) != nil, "not rebuilt for p5")
+            // A rebuild at that time would start from p5's expiry.
+            #expect(try await directory(at: Batches.now + 2 * 3_600_000)?.validFrom == built.validFrom, "not rebuilt for p5")
             // acme's consent batch drops it before it answers.
             try await store.store(try Batches.consents(["p7"]), as: acme)
             #expect(store.consentDirectories.partners.isEmpty)
@@ -141,7 +142,8 @@ struct AppendOnlySignalsTests {
             // ledger tells, and p2's line is dropped.
             let other = try #require(try await database.open().store as? SQLiteStore)
             try await other.store(try Batches.revocations(["p2"]), as: acme)
-            #expect(try await directoryMark() == nil, "the directory no longer holds")
+            #expect(try await directory() == nil, "the directory no longer holds")
+            #expect(store.consentDirectories.partners.isEmpty, "and it is dropped, not kept beside its successor")
             receipt = try await store.store(batch, as: acme)
             #expect(receipt.accepted == 4 && receipt.droppedNoConsent == 2)
             // acme revokes p6 here: the directory goes before the revocation answers.
@@ -158,20 +160,53 @@ struct AppendOnlySignalsTests {
         }
     }
 
-    @Test("a directory built from a read before a revocation is not kept after it")
+    @Test("a directory built from a read older than a revocation, or than a purge, is not kept after it")
     func directoryBuiltBeforeRevocationIsNotKept() async throws {
         try await Self.withStore { store in
             let partners = try await store.addPartners(["acme"])
             let acme = partners["acme"]!
+            let pool = try #require(store.writer as? DatabasePool)
             try await store.store(try Batches.consents(["p1", "p2"]), as: acme)
-            let before = try await store.writer.read { try ReleaseRead.ledgerMark($0) }
-            let revocation = try await store.store(try Batches.revocations(["p2"]), as: acme)
-            #expect(try #require(revocation.ledgerSequence) > before)
-            // A lookup whose read began before the revocation builds from that read after it.
-            _ = try await store.writer.read { db in
-                try store.consentDirectories.directory(db, partner: acme, at: Batches.now, mark: before)
+            let p2 = Batches.personKey("p2").withUnsafeBytes { ConsentLookup.KeyedID(key: $0, id: 0).key }
+            /// Opens a read (a lookup's, as it begins), lets `change` commit and drop the
+            /// directories, then builds a directory from that older read; the read is closed
+            /// afterwards so that the change's WAL checkpoint can finish.
+            func buildFromReadBefore(_ change: @escaping @Sendable () async throws -> Int64?) async throws -> ConsentDirectories.Directory? {
+                var before: DatabaseSnapshot? = try pool.makeSnapshot()
+                let changing = Task { try await change() }
+                let deadline = ContinuousClock.now + .seconds(30)
+                // The change has committed and dropped the directories once the drop mark passes
+                // the old read's.
+                let oldMark = try await before!.read { try ReleaseRead.ledgerMark($0) }
+                while store.consentDirectories.droppedThrough(partner: acme.rowID) <= oldMark {
+                    guard ContinuousClock.now < deadline else {
+                        Issue.record("the change did not drop the directories within 30 s")
+                        break
+                    }
+                    try await Task.sleep(for: .milliseconds(1))
+                }
+                let stale = try await before!.read { db in
+                    try store.consentDirectories.directory(db, partner: acme, at: Batches.now, mark: try ReleaseRead.ledgerMark(db))
+                }
+                before = nil
+                #expect(try await changing.value != nil)
+                return stale
             }
+            let stale = try await buildFromReadBefore {
+                try await store.store(try Batches.revocations(["p2"]), as: acme).ledgerSequence
+            }
+            #expect(stale.map { $0.match(p2) != .none } == true, "the old read still holds p2's consent")
             #expect(store.consentDirectories.partners.isEmpty, "the stale directory was not kept")
+            // A fresh lookup keeps its own, without p2.
+            var receipt = try await store.store(try Batches.signals([(person: "p1", category: "shoes"), (person: "p2", category: "shoes")]), as: acme)
+            #expect(receipt.accepted == 1 && store.consentDirectories.partners == [acme.rowID])
+            // A purge drops every directory, and one built from a read older than the purge is not kept.
+            let afterPurge = try await buildFromReadBefore {
+                try await store.purge(at: Batches.now, signalsObservedBefore: Batches.now).ledgerSequence
+            }
+            #expect(afterPurge != nil && store.consentDirectories.partners.isEmpty, "built from the old read, not kept")
+            receipt = try await store.store(try Batches.signals([(person: "p1", category: "shoes")]), as: acme)
+            #expect(receipt.accepted == 1 && store.consentDirectories.partners == [acme.rowID])
         }
     }
 
