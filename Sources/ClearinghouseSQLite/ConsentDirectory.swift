@@ -121,9 +121,7 @@ final class ConsentDirectories: Sendable {
             // Built from a read as new as this one or newer: the writer checks the lookup from this
             // read's mark, which covers any change in between.
             if current.mark >= mark { return current }
-            let later = try Row.fetchAll(
-                db, sql: "SELECT action, partner FROM ledger WHERE sequence > ? AND sequence <= ?", arguments: [current.mark, mark])
-            if !later.contains(where: { LedgerAction.mayChangeConsents(stored: $0[0], of: partner.id, entryPartner: $0[1]) }) {
+            if try !ConsentLookup.consentsMayHaveChanged(db, partner: partner.id, after: current.mark, through: mark) {
                 // Nothing changed up to this read: the next check starts from here.
                 let confirmed = current.confirmed(through: mark)
                 keep(confirmed)
@@ -215,9 +213,9 @@ final class ConsentDirectories: Sendable {
                 fits = false
                 return
             }
-            let prefix = (
-                UInt64(bigEndian: key.loadUnaligned(as: UInt64.self)), UInt64(bigEndian: key.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
-            )
+            // The key's words as a lookup's lines hold them, so that both compare alike.
+            let words = ConsentLookup.KeyedID(key: key, id: 0).key
+            let prefix = (words.0, words.1)
             var expiresSoon = false
             if let expires = row.optionalInt64(2) {
                 if expires - now < expiryMargin { expiresSoon = true } else { validUntil = min(validUntil, expires) }

@@ -85,8 +85,16 @@ struct ConsentLookup: Sendable {
     /// Whether the lookup still holds in `db` (the writer's transaction): no ledger entry after
     /// its mark may have changed the consents of `partner` (a slug).
     func isCurrent(_ db: Database, partner: String) throws -> Bool {
-        let later = try Row.fetchAll(db, sql: "SELECT action, partner FROM ledger WHERE sequence > ?", arguments: [mark])
-        return !later.contains { LedgerAction.mayChangeConsents(stored: $0[0], of: partner, entryPartner: $0[1]) }
+        try !Self.consentsMayHaveChanged(db, partner: partner, after: mark)
+    }
+
+    /// Whether a ledger entry after sequence `mark`, up to `through`, may have changed the
+    /// consents of `partner` (a slug): the one check of a lookup, and of a consent directory,
+    /// made from an older read.
+    static func consentsMayHaveChanged(_ db: Database, partner: String, after mark: Int64, through: Int64 = .max) throws -> Bool {
+        let later = try Row.fetchAll(
+            db, sql: "SELECT action, partner FROM ledger WHERE sequence > ? AND sequence <= ?", arguments: [mark, through])
+        return later.contains { LedgerAction.mayChangeConsents(stored: $0[0], of: partner, entryPartner: $0[1]) }
     }
 
     /// A person key as four big-endian words, so that comparing the words compares the keys

@@ -12,7 +12,7 @@ extension SQLiteStore {
                 guard !partners.isEmpty else { throw StoreError.partnerNotFound(partner) }
             }
             let notErased = try Self.revocationsNotErased(db, asOf: asOf, pseudonymizer: pseudonymizer)
-            let outside = try Self.signalsOutsideSpans(db)
+            let outside = try SignalSpans.uncovered(db).mapValues(\.count)
             let affinity = Purpose.affinity.bit
             var audits: [PartnerConsentAudit] = []
             for row in partners {
@@ -97,25 +97,6 @@ extension SQLiteStore {
         var counts: [Int64: Int] = [:]
         for index in notErased { counts[checks[index].partner, default: 0] += 1 }
         return (counts, true)
-    }
-}
-
-extension SQLiteStore {
-    /// Per partner, the signals that no span of the partner covers. Erasure reads only the
-    /// partner's spans (``SignalSpans``), so such a signal could not be erased: one written by
-    /// hand, or by a version from before spans (which `purge` gives spans, see
-    /// ``SignalSpans/recordUncovered(_:)``).
-    static func signalsOutsideSpans(_ db: Database) throws -> [Int64: Int] {
-        var spans: [Int64: [ClosedRange<Int64>]] = [:]
-        for partner in try Int64.fetchAll(db, sql: "SELECT DISTINCT partner_id FROM signal_span") {
-            spans[partner] = try SignalSpans.of(db, partner: partner)
-        }
-        var outside: [Int64: Int] = [:]
-        try RawStatement(db, sql: "SELECT id, partner_id FROM signal").forEachRow { row in
-            let (id, partner) = (row.int64(0), row.int64(1))
-            if !SignalSpans.covers(spans[partner] ?? [], id) { outside[partner, default: 0] += 1 }
-        }
-        return outside
     }
 }
 

@@ -244,8 +244,8 @@ enum Schema {
                 sql: """
                     -- Signals become an append-only log: no index beside the rowid, so storing a batch
                     -- costs what appending rows costs (a random-key index cost each row five times
-                    -- that). Releases group signals by person in memory (ColumnarBuild); erasure finds
-                    -- a partner's signals through its spans.
+                    -- that). Releases group signals by person in memory (ColumnarSignalsBuilder);
+                    -- erasure finds a partner's signals through its spans.
                     --
                     -- A span is a rowid range holding signals of one partner: every transaction that
                     -- stores signals records the range of rowids it wrote. Every signal of a partner

@@ -121,11 +121,22 @@ enum SignalSpans {
     }
 
     /// Records a span for the signals that none of their partner's spans covers, anywhere in
-    /// the table (one pass): one span per partner, from its first such signal to its last.
-    /// Returns how many signals it covered.
+    /// the table (``uncovered(_:)``): one span per partner, from its first such signal to its
+    /// last. Returns how many signals it covered.
     static func recordUncovered(_ db: Database) throws -> Int {
+        let uncovered = try uncovered(db)
+        for (partner, range) in uncovered { try record(db, partner: partner, first: range.first, last: range.last) }
+        return uncovered.values.reduce(0) { $0 + $1.count }
+    }
+
+    /// Per partner, the signals that none of its spans covers (the first and last rowid, and
+    /// how many), in one pass over the table. Erasure reads only the partner's spans, so such a
+    /// signal (written by hand, or by a version from before spans) could not be erased until
+    /// ``recordUncovered(_:)`` gives it one; the consent audit reports them.
+    static func uncovered(_ db: Database) throws -> [Int64: (first: Int64, last: Int64, count: Int)] {
         var spans: [Int64: [ClosedRange<Int64>]] = [:]
-        for partner in try Int64.fetchAll(db, sql: "SELECT DISTINCT partner_id FROM signal") {
+        // A partner without spans has every signal uncovered: `spans[partner] ?? []` below.
+        for partner in try Int64.fetchAll(db, sql: "SELECT DISTINCT partner_id FROM signal_span") {
             spans[partner] = try of(db, partner: partner)
         }
         var uncovered: [Int64: (first: Int64, last: Int64, count: Int)] = [:]
@@ -135,8 +146,7 @@ enum SignalSpans {
             let known = uncovered[partner]
             uncovered[partner] = (min(known?.first ?? id, id), max(known?.last ?? id, id), (known?.count ?? 0) + 1)
         }
-        for (partner, range) in uncovered { try record(db, partner: partner, first: range.first, last: range.last) }
-        return uncovered.values.reduce(0) { $0 + $1.count }
+        return uncovered
     }
 
     /// Drops the spans that no longer hold any row (after a purge by age or erasures), so that

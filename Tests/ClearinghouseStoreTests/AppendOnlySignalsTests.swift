@@ -318,11 +318,11 @@ struct AppendOnlySignalsTests {
                             """, arguments: [id, acme.rowID])
                 }
             }
-            #expect(try await store.writer.read { try SQLiteStore.signalsOutsideSpans($0) } == [acme.rowID: 2])
+            #expect(try await store.writer.read { try SignalSpans.uncovered($0).mapValues(\.count) } == [acme.rowID: 2])
             let reopened = try #require(try await database.open().store as? SQLiteStore)
-            #expect(try await reopened.writer.read { try SQLiteStore.signalsOutsideSpans($0) } == [acme.rowID: 1], "the tail is covered at open")
+            #expect(try await reopened.writer.read { try SignalSpans.uncovered($0).mapValues(\.count) } == [acme.rowID: 1], "the tail is covered at open")
             _ = try await reopened.purge(at: Batches.now, signalsObservedBefore: 0)
-            #expect(try await reopened.writer.read { try SQLiteStore.signalsOutsideSpans($0) }.isEmpty, "purge covers the rest")
+            #expect(try await reopened.writer.read { try SignalSpans.uncovered($0).mapValues(\.count) }.isEmpty, "purge covers the rest")
             let revoked = try await reopened.store(try Batches.revocations(["p"]), as: acme)
             #expect(revoked.signalsErased == 8)
             #expect(try await Self.stored(reopened, acme, "p") == 0)

@@ -78,7 +78,7 @@ struct ColumnarCopyTests {
         try await store.store(try Batches.consents((20..<30).map { "person-\($0)" }, granted: Batches.now - Batches.day), as: partners["acme"]!)
         let patched = try await Self.allThree(store, path: path)
         // Batches of hundreds of lines, stored 64 rows a statement: every row in a span of its partner.
-        #expect(try await store.writer.read { try SQLiteStore.signalsOutsideSpans($0) }.isEmpty)
+        #expect(try await store.writer.read { try SignalSpans.uncovered($0).mapValues(\.count) }.isEmpty)
         let held = try #require(store.signalCopy.status())
         #expect(held.mark > firstMark)
         #expect(store.signalCopy.inspect { $0?.addedCount ?? 0 } > 0, "the copy was rebuilt, not patched")

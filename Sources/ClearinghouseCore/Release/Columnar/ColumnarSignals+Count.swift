@@ -34,53 +34,51 @@ extension ColumnarSignals {
     /// Counts the copy for `view` with `threads` workers, each with its own accumulator, on
     /// disjoint persons; blocks until done (the caller runs it off the request threads).
     func count(_ view: ReleaseView, bounds: ContributionBounds, threads: Int) -> ExactCounts {
-        let ranges = baseRanges(threads * 4)
-        let onlyAdded = personsOnlyAdded()
-        // Work items: base ranges, then the persons only patches hold (few; one item).
-        let itemCount = ranges.count + (onlyAdded.isEmpty ? 0 : 1)
-        let workers = max(1, min(threads, itemCount, AffinityAccumulator.limit(for: view.catalog)))
+        let work = workItems(parts: threads * 4)
+        let workers = max(1, min(threads, work.count, AffinityAccumulator.limit(for: view.catalog)))
         let accumulators = (0..<workers).map { _ in AffinityAccumulator(catalog: view.catalog, bounds: bounds) }
-        let next = WorkCounter()
-        CountingThreads.run(workers) { worker in
-            var feed = PersonFeed()
-            let accumulator = accumulators[worker]
-            while let item = next.take(below: itemCount) {
-                if item < ranges.count {
-                    for index in ranges[item] { feedBase(index, view, &feed, accumulator) }
-                } else {
-                    for person in onlyAdded { feedAdded(person, view, &feed, accumulator) }
-                }
-            }
-            feed.deallocate()
-        }
+        feed(view, work, into: accumulators)
         return ExactCounts(
             catalog: view.catalog, counts: AffinityAccumulator.merged(accumulators),
             signals: accumulators.reduce(0) { $0 + $1.signals })
     }
 
-    /// Feeds every person to `sinks`, one thread per sink (the counting threads), each taking
-    /// the next of `parts` person ranges as it finishes one, so a sink sees disjoint persons and
-    /// every person reaches exactly one sink. Returns once every thread has ended. What
+    /// Feeds every person to `sinks` like ``count(_:bounds:threads:)`` feeds its accumulators,
+    /// with `parts` person ranges; returns once every thread has ended. What
     /// `release.engine = memory` counts on SQLite: a copy read for one release, then dropped.
     public func feed<Sink: PersonSignalSink & Sendable>(_ view: ReleaseView, parts: Int, into sinks: [Sink]) async {
-        let ranges = baseRanges(max(1, parts))
-        let onlyAdded = personsOnlyAdded()
-        let itemCount = ranges.count + (onlyAdded.isEmpty ? 0 : 1)
-        let next = WorkCounter()
+        let work = workItems(parts: max(1, parts))
         let columns = self
-        await CountingThreads.offPool {
-            CountingThreads.run(sinks.count) { worker in
-                var feed = PersonFeed()
-                let sink = sinks[worker]
-                while let item = next.take(below: itemCount) {
-                    if item < ranges.count {
-                        for index in ranges[item] { columns.feedBase(index, view, &feed, sink) }
-                    } else {
-                        for person in onlyAdded { columns.feedAdded(person, view, &feed, sink) }
-                    }
+        await CountingThreads.offPool { columns.feed(view, work, into: sinks) }
+    }
+
+    /// The work a count is split into: base ranges of about equal signals, then (one item) the
+    /// persons only patches hold, few.
+    private struct WorkItems: Sendable {
+        let ranges: [Range<Int>]
+        let onlyAdded: [Int64]
+        var count: Int { ranges.count + (onlyAdded.isEmpty ? 0 : 1) }
+    }
+
+    private func workItems(parts: Int) -> WorkItems {
+        WorkItems(ranges: baseRanges(parts), onlyAdded: personsOnlyAdded())
+    }
+
+    /// One counting thread per sink, each taking the next work item as it finishes one, so a
+    /// sink sees disjoint persons and every person reaches exactly one sink; blocks until done.
+    private func feed<Sink: PersonSignalSink & Sendable>(_ view: ReleaseView, _ work: WorkItems, into sinks: [Sink]) {
+        let next = WorkCounter()
+        CountingThreads.run(sinks.count) { worker in
+            var feed = PersonFeed()
+            let sink = sinks[worker]
+            while let item = next.take(below: work.count) {
+                if item < work.ranges.count {
+                    for index in work.ranges[item] { feedBase(index, view, &feed, sink) }
+                } else {
+                    for person in work.onlyAdded { feedAdded(person, view, &feed, sink) }
                 }
-                feed.deallocate()
             }
+            feed.deallocate()
         }
     }
 
