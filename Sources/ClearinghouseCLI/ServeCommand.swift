@@ -29,7 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (setting log.level).")
     var logLevel: String?
 
-    @Option(name: .long, help: "Write the API port to this file once the daemon listens (for --port 0 under a supervisor).")
+    @Option(name: .long, help: "Write the API port to this file once the API and metrics listeners are bound (for --port 0 under a supervisor).")
     var portFile: String?
 
     @Option(name: .long, help: "PEM certificate chain to serve HTTPS with (setting tls.certificate_file).")

@@ -24,8 +24,9 @@ public func buildApplication(
 
 /// Builds the application around an already opened runtime (tests open it first to add partners).
 ///
-/// `onListening` gets the API listener's bound port once it accepts connections (what an
-/// in-process caller such as `clearinghouse demo` needs when it asked for port 0).
+/// `onListening` gets the API listener's bound port once it and the Prometheus listener (when
+/// it runs) accept connections (what `--port-file` and an in-process caller such as
+/// `clearinghouse demo` need when they asked for port 0).
 public func buildApplication(
     _ runtime: DaemonRuntime, logger: Logger, metrics: PrometheusCollectorRegistry? = nil,
     onListening: @escaping @Sendable (Int) -> Void = { _ in }
@@ -46,17 +47,19 @@ public func buildApplication(
                 maxHeaderFieldSize: settings.maxHeaderBytes, maxHeaderListSize: settings.maxHeaderBytes, maxHeaderFieldCount: 100)))
     let server = try runtime.tlsConfiguration.map { try HTTPServerBuilder.tls(http1, tlsConfiguration: $0) } ?? http1
     let gate = ServerStartGate()
+    let metricsRegistry = settings.metricsPort != 0 ? metrics : nil
+    let ready = ListenersReady(others: metricsRegistry == nil ? 0 : 1, onListening: onListening)
     return Application(
         router: router,
         server: server,
         configuration: .init(address: .hostname(host, port: settings.port), serverName: "clearinghouse"),
-        services: releaseServices(runtime, gate: gate, logger: logger) + metricsServices(metrics, settings, logger: logger)
+        services: releaseServices(runtime, gate: gate, logger: logger) + metricsServices(metricsRegistry, settings, ready: ready, logger: logger)
             + AdminSocket.services(runtime, logger: logger)
             + (settings.releaseEngine == .columnar
                 ? [AfterServerStarts(gate: gate, service: ColumnarCopyWarmup(store: runtime.store, logger: logger))] : []),
         onServerRunning: { channel in
             gate.open()
-            onListening(channel.localAddress?.port ?? settings.port)
+            ready.apiBound(port: channel.localAddress?.port ?? settings.port)
             logger.notice(
                 "clearinghouse listening",
                 metadata: [
@@ -69,9 +72,14 @@ public func buildApplication(
 }
 
 /// The Prometheus listener, when there is a registry and `metrics.port` is not 0.
-func metricsServices(_ registry: PrometheusCollectorRegistry?, _ settings: ServerSettings, logger: Logger) -> [any Service] {
+func metricsServices(
+    _ registry: PrometheusCollectorRegistry?, _ settings: ServerSettings, ready: ListenersReady, logger: Logger
+) -> [any Service] {
     guard let registry, settings.metricsPort != 0 else { return [] }
-    return [PrometheusExposition.listener(registry, host: settings.metricsHost, port: settings.metricsPort, logger: logger)]
+    return [
+        PrometheusExposition.listener(
+            registry, host: settings.metricsHost, port: settings.metricsPort, logger: logger, onBound: ready.otherBound)
+    ]
 }
 
 /// The scheduled services: releases (`release.every`) and purges (`retention.every`), each held

@@ -52,9 +52,11 @@ public enum PrometheusExposition {
         return result
     }
 
-    /// The listener: `GET /metrics` in the text exposition format, nothing else.
+    /// The listener: `GET /metrics` in the text exposition format, nothing else. `onBound` runs
+    /// once it accepts connections.
     static func listener(
-        _ registry: PrometheusCollectorRegistry, host: String, port: Int, logger: Logger
+        _ registry: PrometheusCollectorRegistry, host: String, port: Int, logger: Logger,
+        onBound: @escaping @Sendable () -> Void
     ) -> some ApplicationProtocol {
         let router = Router()
         router.get("metrics") { _, _ in
@@ -66,6 +68,7 @@ public enum PrometheusExposition {
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: "clearinghouse-metrics"),
             onServerRunning: { channel in
                 logger.notice("metrics listening", metadata: ["metrics.address": "\(host):\(channel.localAddress?.port ?? port)"])
+                onBound()
             },
             logger: logger)
     }

@@ -17,7 +17,7 @@ def start_daemon(binary, data_dir, log_path, extra=(), env=None):
         [binary, "serve", "--data-dir", data_dir, "--port", "0", "--metrics-port", "0", "--log-level", "notice",
          "--port-file", port_file, *extra],
         stderr=log, stdout=subprocess.DEVNULL, env=env)
-    # --port-file is written (whole, by rename) once the listener is bound.
+    # --port-file is written (whole, by rename) once the API and metrics listeners are bound.
     deadline = time.time() + 30
     while time.time() < deadline:
         if os.path.exists(port_file):

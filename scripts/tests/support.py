@@ -53,7 +53,7 @@ class Daemon:
         self.process = subprocess.Popen([binary(), "serve", "--data-dir", self.data, "--port", "0", "--log-level", "info",
                                          "--port-file", port_file, *metrics, *arguments],
                                         stdout=subprocess.DEVNULL, stderr=self.log, env=env)
-        # --port-file is written (whole, by rename) once the listener is bound.
+        # --port-file is written (whole, by rename) once the API and metrics listeners are bound.
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if os.path.exists(port_file):
