@@ -8,18 +8,18 @@ import Synchronization
 /// Partners upload their consents, then batch after batch of signals. Looking every batch up
 /// again in the person-key index and the consent table cost two walks of the partner's data or
 /// two seeks a person, a batch (a third of an upload's work at 1 M signals); with a directory a
-/// line's person is found by binary search in memory.
+/// line's person is found in memory, in a bucket of a handful of entries.
 ///
-/// **What a directory answers.** It holds, for each person with live consent, the first 16 bytes
-/// (128 bits) of the person key and the person id, sorted by those bytes: 24 bytes a person. A
-/// line whose key's first 16 bytes are not there has no live consent (every consented key's
-/// are); a line whose bytes are there is that person. Person keys are HMAC-SHA256 outputs, so two
-/// different keys share their first 128 bits with a probability of about N^2 / 2^129 for N
-/// persons (1e-19 for ten billion), far below the odds of a memory error; and if it happened, the
-/// signal would count for another person the same partner holds consent for. Entries marked
-/// `lookUpInFull` answer nothing: prefixes two consented persons share, and consents that expire
-/// within a day of the build (so that staggered expiries do not rebuild the directory every few
-/// seconds); their lines are looked up in the database.
+/// **What a directory answers.** It holds, for each person with live consent, the first 12 bytes
+/// (96 bits) of the person key and the person id, sorted by those bytes and bucketed by their top
+/// bits: 16 bytes a person. A line whose key's first 12 bytes are not there has no live consent
+/// (every consented key's are); a line whose bytes are there is that person. Person keys are
+/// HMAC-SHA256 outputs, so any two of N keys share their first 96 bits with a probability of
+/// about N^2 / 2^97 (6e-10 for ten billion persons, ever), below the odds of a memory error; and
+/// if it happened, the signal would count for another person the same partner holds consent for,
+/// never for one it does not. Entries with person 0 answer nothing: prefixes two consented
+/// persons share, and consents that expire within a day of the build (so that staggered expiries
+/// do not rebuild the directory every few seconds); their lines are looked up in the database.
 ///
 /// **When it holds.** A directory is the state of the read it was built from (its ledger mark)
 /// at the time it was built for. It is exact for any batch time in `validFrom..<validUntil`: no
@@ -33,19 +33,30 @@ import Synchronization
 /// built from an older read is not kept (a lookup that began before a revocation cannot bring
 /// the revoked person back); a purge does the same for every partner.
 ///
-/// **Memory.** Directories together stay within ``budgetBytes`` of allocated entries (the least
-/// recently used goes first), and one build runs at a time (a lookup that finds another running
-/// goes to the database), so at most twice the budget is ever allocated; a directory that no
-/// longer holds is dropped before its successor is built. A partner with more live consents than
-/// fit is looked up without one.
+/// **Memory.** Directories together, with the one build that may run (a lookup that finds
+/// another running goes to the database), stay within ``budgetBytes``: the least recently used
+/// go before a build allocates, and a directory that no longer holds is dropped before its
+/// successor is built. The build sorts in place, in an array of exactly the partner's live
+/// consents. A partner with more live consents than fit is looked up without one.
 final class ConsentDirectories: Sendable {
-    struct Entry: Sendable {
-        /// The person key's first 16 bytes as two big-endian words (so integer order is key order).
-        var prefix: (UInt64, UInt64)
+    /// A consented person: the person key's first 96 bits and the person id, 16 bytes.
+    struct Entry: Sendable, Equatable {
+        /// The key's first 8 bytes as a big-endian word (so integer order is key order).
+        var high: UInt64
+        /// The key's next 4 bytes, likewise.
+        var low: UInt32
+        /// The person id; 0 when the directory does not answer for this prefix: it is shared,
+        /// or its consent expires soon after the build. (Person ids start at 1.)
         var person: UInt32
-        /// The directory does not answer for this prefix: it is shared, or its consent expires
-        /// soon after the build.
-        var lookUpInFull: Bool
+
+        init(key: (UInt64, UInt64, UInt64, UInt64), person: UInt32) {
+            high = key.0
+            low = UInt32(truncatingIfNeeded: key.1 >> 32)
+            self.person = person
+        }
+
+        static func < (left: Entry, right: Entry) -> Bool { (left.high, left.low) < (right.high, right.low) }
+        func samePrefix(_ other: Entry) -> Bool { high == other.high && low == other.low }
     }
 
     struct Directory: Sendable {
@@ -55,6 +66,11 @@ final class ConsentDirectories: Sendable {
         let validUntil: Int64
         /// Sorted by prefix.
         let entries: [Entry]
+        /// `starts[b]..<starts[b + 1]` are the entries whose key's top bits are `b`: keys are
+        /// HMAC output, evenly spread, so a bucket holds a handful and a lookup reads one or
+        /// two cache lines where a binary search over millions missed the cache some twenty times.
+        let starts: [UInt32]
+        let bucketShift: UInt64
 
         enum Match: Equatable {
             case none
@@ -62,32 +78,106 @@ final class ConsentDirectories: Sendable {
             case lookUpInFull
         }
 
+        /// Sorts `entries` in place and marks the prefixes two of them share (person 0).
+        init(partner: Int64, mark: Int64, validFrom: Int64, validUntil: Int64, sorting entries: consuming [Entry]) {
+            let bits = Self.bucketBits(entries.count)
+            let shift = UInt64(64 - bits)
+            let starts = Self.sortInPlace(&entries, shift: shift, buckets: 1 << bits)
+            for index in entries.indices.dropFirst() where entries[index].samePrefix(entries[index - 1]) {
+                entries[index].person = 0
+                entries[index - 1].person = 0
+            }
+            self.init(
+                partner: partner, mark: mark, validFrom: validFrom, validUntil: validUntil, entries: entries, starts: starts,
+                bucketShift: shift)
+        }
+
+        private init(
+            partner: Int64, mark: Int64, validFrom: Int64, validUntil: Int64, entries: [Entry], starts: [UInt32], bucketShift: UInt64
+        ) {
+            self.partner = partner
+            self.mark = mark
+            self.validFrom = validFrom
+            self.validUntil = validUntil
+            self.entries = entries
+            self.starts = starts
+            self.bucketShift = bucketShift
+        }
+
         func match(_ key: (UInt64, UInt64, UInt64, UInt64)) -> Match {
-            let prefix = (key.0, key.1)
-            var low = 0, high = entries.count
+            let probe = Entry(key: key, person: 0)
+            let bucket = Int(probe.high >> bucketShift)
+            var low = Int(starts[bucket]), high = Int(starts[bucket + 1])
             while low < high {
                 let middle = (low + high) / 2
-                if entries[middle].prefix < prefix { low = middle + 1 } else { high = middle }
+                if entries[middle] < probe { low = middle + 1 } else { high = middle }
             }
-            guard low < entries.count, entries[low].prefix == prefix else { return .none }
-            return entries[low].lookUpInFull ? .lookUpInFull : .person(entries[low].person)
+            guard low < Int(starts[bucket + 1]), entries[low].samePrefix(probe) else { return .none }
+            return entries[low].person == 0 ? .lookUpInFull : .person(entries[low].person)
         }
 
         func holds(at now: Int64) -> Bool { now >= validFrom && now < validUntil }
 
         /// The same directory, known to hold up to a later ledger mark.
         func confirmed(through later: Int64) -> Directory {
-            Directory(partner: partner, mark: later, validFrom: validFrom, validUntil: validUntil, entries: entries)
+            Directory(
+                partner: partner, mark: later, validFrom: validFrom, validUntil: validUntil, entries: entries, starts: starts,
+                bucketShift: bucketShift)
+        }
+
+        /// Bytes allocated for the directory.
+        var bytes: Int { entries.capacity * MemoryLayout<Entry>.stride + starts.capacity * MemoryLayout<UInt32>.stride }
+
+        /// About four entries a bucket: from 2 buckets to 2^22.
+        static func bucketBits(_ count: Int) -> Int { max(1, min(22, Int.bitWidth - count.leadingZeroBitCount - 3)) }
+
+        /// What a directory of `count` entries allocates, its build included (the bucket
+        /// cursors it drops when done).
+        static func bytes(for count: Int) -> Int {
+            count * MemoryLayout<Entry>.stride + 2 * ((1 << bucketBits(count)) + 1) * MemoryLayout<UInt32>.stride
+        }
+
+        /// Radix sort on the top bits in place (each entry moved to its bucket by following
+        /// cycles, no second array), then insertion inside each bucket; returns the buckets'
+        /// starts. In place because a copy would double the build's memory at millions of entries.
+        private static func sortInPlace(_ entries: inout [Entry], shift: UInt64, buckets: Int) -> [UInt32] {
+            var starts = [UInt32](repeating: 0, count: buckets + 1)
+            for entry in entries { starts[Int(entry.high >> shift) + 1] += 1 }
+            for bucket in 1...buckets { starts[bucket] += starts[bucket - 1] }
+            var next = Array(starts.dropLast())
+            entries.withUnsafeMutableBufferPointer { entries in
+                for bucket in 0..<buckets {
+                    while next[bucket] < starts[bucket + 1] {
+                        var moving = entries[Int(next[bucket])]
+                        var home = Int(moving.high >> shift)
+                        while home != bucket {
+                            swap(&moving, &entries[Int(next[home])])
+                            next[home] += 1
+                            home = Int(moving.high >> shift)
+                        }
+                        entries[Int(next[bucket])] = moving
+                        next[bucket] += 1
+                    }
+                }
+                for bucket in 0..<buckets where starts[bucket + 1] - starts[bucket] > 1 {
+                    for index in Int(starts[bucket] + 1)..<Int(starts[bucket + 1]) {
+                        let entry = entries[index]
+                        var at = index
+                        while at > Int(starts[bucket]) && entry < entries[at - 1] {
+                            entries[at] = entries[at - 1]
+                            at -= 1
+                        }
+                        entries[at] = entry
+                    }
+                }
+            }
+            return starts
         }
     }
 
-    /// Directories together stay within this many bytes (2 M consented persons), and one build
-    /// at a time may allocate as much again while it runs.
-    static let budgetBytes = 48 << 20
-    static let entryBytes = MemoryLayout<Entry>.stride
-    /// The most entries a build takes on: the budget less a margin for the allocator rounding the
-    /// array's capacity up (a directory at the very limit would otherwise evict itself).
-    static let entryLimit = budgetBytes / entryBytes - 1024
+    /// Directories together, and a build with them, stay within this many bytes (about 7
+    /// million consented persons).
+    static let budgetBytes = 112 << 20
     /// Consents expiring this soon after a build are looked up in full rather than held.
     static let expiryMargin: Int64 = 86_400_000
 
@@ -148,8 +238,17 @@ final class ConsentDirectories: Sendable {
             sql: """
                 SELECT COUNT(*) FROM (SELECT 1 FROM consent c WHERE c.partner_id = ?1 AND \(LiveConsent.sql(alias: "c", now: "?2"))
                 LIMIT ?3)
-                """, arguments: [partner.rowID, now, Self.entryLimit + 1]) ?? 0
-        guard live <= Self.entryLimit, let built = try Self.build(db, partner: partner.rowID, at: now, mark: mark, capacity: live) else { return nil }
+                """, arguments: [partner.rowID, now, Self.budgetBytes / MemoryLayout<Entry>.stride + 1]) ?? 0
+        let needed = Directory.bytes(for: live)
+        guard needed <= Self.budgetBytes else { return nil }
+        // Room first: the least recently used directories go before the build allocates, so the
+        // build and those kept stay within the budget together.
+        held.withLock { held in
+            while !held.directories.isEmpty && held.directories.map(\.bytes).reduce(0, +) + needed > Self.budgetBytes {
+                held.directories.removeFirst()
+            }
+        }
+        guard let built = try Self.build(db, partner: partner.rowID, at: now, mark: mark, capacity: live) else { return nil }
         keep(built)
         return built
     }
@@ -161,7 +260,8 @@ final class ConsentDirectories: Sendable {
             guard directory.mark >= max(held.allDroppedAt, held.droppedAt[directory.partner] ?? 0) else { return }
             held.directories.removeAll { $0.partner == directory.partner }
             held.directories.append(directory)
-            while held.directories.map({ $0.entries.capacity * Self.entryBytes }).reduce(0, +) > Self.budgetBytes {
+            // Others go first; the directory just kept never evicts itself.
+            while held.directories.count > 1 && held.directories.map(\.bytes).reduce(0, +) > Self.budgetBytes {
                 held.directories.removeFirst()
             }
         }
@@ -191,8 +291,8 @@ final class ConsentDirectories: Sendable {
     func droppedThrough(partner: Int64) -> Int64 { held.withLock { max($0.allDroppedAt, $0.droppedAt[partner] ?? 0) } }
 
     /// One pass over the partner's live consents, each with its person's key (a rowid seek),
-    /// then sorted by prefix; nil when a person id does not fit 32 bits (the partner is then
-    /// looked up in the database).
+    /// into an array of exactly their number, then sorted in place; nil when a person id does
+    /// not fit 32 bits (the partner is then looked up in the database).
     private static func build(_ db: Database, partner: Int64, at now: Int64, mark: Int64, capacity: Int) throws -> Directory? {
         var entries: [Entry] = []
         entries.reserveCapacity(capacity)
@@ -213,24 +313,17 @@ final class ConsentDirectories: Sendable {
                 fits = false
                 return
             }
-            // The key's words as a lookup's lines hold them, so that both compare alike.
-            let words = ConsentLookup.KeyedID(key: key, id: 0).key
-            let prefix = (words.0, words.1)
             var expiresSoon = false
             if let expires = row.optionalInt64(2) {
                 if expires - now < expiryMargin { expiresSoon = true } else { validUntil = min(validUntil, expires) }
             }
-            entries.append(Entry(prefix: prefix, person: UInt32(person), lookUpInFull: expiresSoon))
+            // The key's words as a lookup's lines hold them, so that both compare alike.
+            entries.append(Entry(key: ConsentLookup.KeyedID(key: key, id: 0).key, person: expiresSoon ? 0 : UInt32(person)))
         }
         guard fits else { return nil }
-        entries.sort { $0.prefix < $1.prefix }
-        for index in entries.indices.dropFirst() where entries[index].prefix == entries[index - 1].prefix {
-            entries[index].lookUpInFull = true
-            entries[index - 1].lookUpInFull = true
-        }
         // The latest expiry at or before the build: a batch timed after it sees the same live set.
         let validFrom = try Int64.fetchOne(
             db, sql: "SELECT MAX(expires_at) FROM consent WHERE partner_id = ? AND expires_at <= ?", arguments: [partner, now]) ?? Int64.min
-        return Directory(partner: partner, mark: mark, validFrom: validFrom, validUntil: validUntil, entries: entries)
+        return Directory(partner: partner, mark: mark, validFrom: validFrom, validUntil: validUntil, sorting: consume entries)
     }
 }

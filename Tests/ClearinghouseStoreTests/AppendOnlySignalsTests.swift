@@ -220,19 +220,14 @@ struct AppendOnlySignalsTests {
             let batch = try Batches.signals(["p1", "p2", "p3", "p4"].map { (person: $0, category: "shoes") })
             let lookup = try await store.writer.read { db in
                 let id = { (name: String) in try Int64.fetchOne(db, sql: "SELECT id FROM person WHERE key = ?", arguments: [Data(Batches.personKey(name))]) }
-                let prefix = { (name: String) in
-                    let key = Batches.personKey(name).withUnsafeBytes { ConsentLookup.KeyedID(key: $0, id: 0).key }
-                    return (key.0, key.1)
-                }
+                let key = { (name: String) in Batches.personKey(name).withUnsafeBytes { ConsentLookup.KeyedID(key: $0, id: 0).key } }
                 let (p1, p2) = (UInt32(try #require(try id("p1"))), UInt32(try #require(try id("p2"))))
-                // Two entries share p2's prefix, the wrong one first, both marked as a build marks
-                // them: the line must not take either.
-                let entries = [
-                    ConsentDirectories.Entry(prefix: prefix("p1"), person: p1, lookUpInFull: false),
-                    .init(prefix: prefix("p2"), person: p1, lookUpInFull: true), .init(prefix: prefix("p2"), person: p2, lookUpInFull: true),
-                ].sorted { $0.prefix < $1.prefix }
+                // Two entries share p2's prefix, the wrong one first: the build's sort marks both,
+                // and the line must not take either.
                 let directory = ConsentDirectories.Directory(
-                    partner: acme.rowID, mark: 0, validFrom: .min, validUntil: .max, entries: entries)
+                    partner: acme.rowID, mark: 0, validFrom: .min, validUntil: .max,
+                    sorting: [.init(key: key("p2"), person: p1), .init(key: key("p1"), person: p1), .init(key: key("p2"), person: p2)])
+                #expect(directory.entries.map(\.person).filter { $0 == 0 }.count == 2)
                 var chunk: [ConsentLookup.KeyedID] = []
                 var line = -1
                 try batch.forEachSignal { signal in
