@@ -33,11 +33,13 @@ import Synchronization
 /// built from an older read is not kept (a lookup that began before a revocation cannot bring
 /// the revoked person back); a purge does the same for every partner.
 ///
-/// **Memory.** Directories together, with the one build that may run (a lookup that finds
+/// **Memory.** The directories held, with the one build that may run (a lookup that finds
 /// another running goes to the database), stay within ``budgetBytes``: the least recently used
-/// go before a build allocates, and a directory that no longer holds is dropped before its
-/// successor is built. The build sorts in place, in an array of exactly the partner's live
-/// consents. A partner with more live consents than fit is looked up without one.
+/// go before a build allocates, what the build allocates counts while it runs, and a directory
+/// that no longer holds is dropped before its successor is built. The build sorts in place, in
+/// an array of exactly the partner's live consents. A partner with more live consents than fit
+/// is looked up without one. A directory dropped or evicted while a lookup still uses it is
+/// freed when that lookup ends (a batch's lookup, at most one directory each).
 final class ConsentDirectories: Sendable {
     /// A consented person: the person key's first 96 bits and the person id, 16 bytes.
     struct Entry: Sendable, Equatable {
@@ -67,8 +69,9 @@ final class ConsentDirectories: Sendable {
         /// Sorted by prefix.
         let entries: [Entry]
         /// `starts[b]..<starts[b + 1]` are the entries whose key's top bits are `b`: keys are
-        /// HMAC output, evenly spread, so a bucket holds a handful and a lookup reads one or
-        /// two cache lines where a binary search over millions missed the cache some twenty times.
+        /// HMAC output, evenly spread, so a bucket holds a handful and a lookup reads its two
+        /// starts and a cache line or two of entries, where a binary search over millions missed
+        /// the cache some twenty times.
         let starts: [UInt32]
         let bucketShift: UInt64
 
@@ -128,7 +131,7 @@ final class ConsentDirectories: Sendable {
         /// Bytes allocated for the directory.
         var bytes: Int { entries.capacity * MemoryLayout<Entry>.stride + starts.capacity * MemoryLayout<UInt32>.stride }
 
-        /// About four entries a bucket: from 2 buckets to 2^22.
+        /// Four to eight entries a bucket on average: from 2 buckets to 2^22.
         static func bucketBits(_ count: Int) -> Int { max(1, min(22, Int.bitWidth - count.leadingZeroBitCount - 3)) }
 
         /// What a directory of `count` entries allocates, its build included (the bucket
@@ -175,9 +178,10 @@ final class ConsentDirectories: Sendable {
         }
     }
 
-    /// Directories together, and a build with them, stay within this many bytes (about 7
-    /// million consented persons).
-    static let budgetBytes = 112 << 20
+    /// Directories together, and a build with them, stay within this many bytes by default
+    /// (about 6.8 million consented persons).
+    static let defaultBudgetBytes = 112 << 20
+    let budgetBytes: Int
     /// Consents expiring this soon after a build are looked up in full rather than held.
     static let expiryMargin: Int64 = 86_400_000
 
@@ -190,41 +194,33 @@ final class ConsentDirectories: Sendable {
         var allDroppedAt: Int64 = 0
         /// A build is running: other lookups go without rather than build beside it.
         var building = false
+        /// What the running build allocates, counted with the directories held.
+        var reservedBytes = 0
+
+        var bytes: Int { directories.map(\.bytes).reduce(0, +) + reservedBytes }
+
+        /// Drops the least recently used directories, but never `keeping`'s partner's, until
+        /// the budget holds or only that one is left.
+        mutating func evict(keeping partner: Int64?, budget: Int) {
+            while bytes > budget, let index = directories.firstIndex(where: { $0.partner != partner }) {
+                directories.remove(at: index)
+            }
+        }
     }
 
     private let held = Mutex(Held())
 
-    init() {}
+    /// `budgetBytes` is a parameter for tests, which make it small.
+    init(budgetBytes: Int = ConsentDirectories.defaultBudgetBytes) {
+        self.budgetBytes = budgetBytes
+    }
 
     /// The partner's directory if it answers a lookup at `now` in `db` (a read whose ledger mark
     /// is `mark`); when there is none that holds, one is built from `db` if `mayBuild`, no other
     /// build is running and the partner's live consents fit the budget. Nil when the lookup goes
     /// without.
     func directory(_ db: Database, partner: AuthenticatedPartner, at now: Int64, mark: Int64, mayBuild: Bool = true) throws -> Directory? {
-        let current = held.withLock { held -> Directory? in
-            guard let index = held.directories.lastIndex(where: { $0.partner == partner.rowID }) else { return nil }
-            let found = held.directories.remove(at: index)
-            held.directories.append(found)
-            return found
-        }
-        if let current, current.holds(at: now) {
-            // Built from a read as new as this one or newer: the writer checks the lookup from this
-            // read's mark, which covers any change in between.
-            if current.mark >= mark { return current }
-            if try !ConsentLookup.consentsMayHaveChanged(db, partner: partner.id, after: current.mark, through: mark) {
-                // Nothing changed up to this read: the next check starts from here.
-                let confirmed = current.confirmed(through: mark)
-                keep(confirmed)
-                return confirmed
-            }
-        }
-        if let current {
-            // Stale, or not for this batch's time: it goes now, so that it never sits beside its
-            // successor, nor stays when there is none.
-            held.withLock { held in
-                held.directories.removeAll { $0.partner == current.partner && $0.mark == current.mark && $0.validFrom == current.validFrom }
-            }
-        }
+        if let held = try heldDirectory(db, partner: partner, at: now, mark: mark) { return held }
         guard mayBuild else { return nil }
         let mayStart = held.withLock { held in
             guard !held.building else { return false }
@@ -232,38 +228,78 @@ final class ConsentDirectories: Sendable {
             return true
         }
         guard mayStart else { return nil }
-        defer { held.withLock { $0.building = false } }
+        defer {
+            held.withLock { held in
+                held.building = false
+                held.reservedBytes = 0
+            }
+        }
         let live = try Int.fetchOne(
             db,
             sql: """
                 SELECT COUNT(*) FROM (SELECT 1 FROM consent c WHERE c.partner_id = ?1 AND \(LiveConsent.sql(alias: "c", now: "?2"))
                 LIMIT ?3)
-                """, arguments: [partner.rowID, now, Self.budgetBytes / MemoryLayout<Entry>.stride + 1]) ?? 0
+                """, arguments: [partner.rowID, now, budgetBytes / MemoryLayout<Entry>.stride + 1]) ?? 0
         let needed = Directory.bytes(for: live)
-        guard needed <= Self.budgetBytes else { return nil }
-        // Room first: the least recently used directories go before the build allocates, so the
-        // build and those kept stay within the budget together.
+        guard needed <= budgetBytes else { return nil }
+        // Room first: the least recently used directories go before the build allocates, and what
+        // it allocates counts against the budget while it runs.
         held.withLock { held in
-            while !held.directories.isEmpty && held.directories.map(\.bytes).reduce(0, +) + needed > Self.budgetBytes {
-                held.directories.removeFirst()
-            }
+            held.reservedBytes = needed
+            held.evict(keeping: nil, budget: budgetBytes)
         }
         guard let built = try Self.build(db, partner: partner.rowID, at: now, mark: mark, capacity: live) else { return nil }
-        keep(built)
+        keep(built, as: .built)
         return built
+    }
+
+    /// The partner's held directory if it answers a lookup at `now` in a read of ledger mark
+    /// `mark`; one that does not is dropped here, before any build, so that it never sits beside
+    /// its successor nor stays when there is none.
+    private func heldDirectory(_ db: Database, partner: AuthenticatedPartner, at now: Int64, mark: Int64) throws -> Directory? {
+        let current = held.withLock { held -> Directory? in
+            guard let index = held.directories.lastIndex(where: { $0.partner == partner.rowID }) else { return nil }
+            let found = held.directories.remove(at: index)
+            held.directories.append(found)
+            return found
+        }
+        guard let current else { return nil }
+        if current.holds(at: now) {
+            // Built from a read as new as this one or newer: the writer checks the lookup from this
+            // read's mark, which covers any change in between.
+            if current.mark >= mark { return current }
+            if try !ConsentLookup.consentsMayHaveChanged(db, partner: partner.id, after: current.mark, through: mark) {
+                // Nothing changed up to this read: the next check starts from here.
+                let confirmed = current.confirmed(through: mark)
+                keep(confirmed, as: .confirmed)
+                return confirmed
+            }
+        }
+        held.withLock { held in
+            held.directories.removeAll { $0.partner == current.partner && $0.mark == current.mark && $0.validFrom == current.validFrom }
+        }
+        return nil
+    }
+
+    private enum Kept {
+        /// A build's: its reservation ends as the directory is counted.
+        case built
+        /// The held directory known to hold to a later mark: kept only if that one still is
+        /// (evicted meanwhile, it does not come back past the budget).
+        case confirmed
     }
 
     /// Keeps `directory` in place of the partner's last, unless a drop since its read made it
     /// stale.
-    private func keep(_ directory: Directory) {
+    private func keep(_ directory: Directory, as kind: Kept) {
         held.withLock { held in
+            if kind == .built { held.reservedBytes = 0 }
             guard directory.mark >= max(held.allDroppedAt, held.droppedAt[directory.partner] ?? 0) else { return }
+            if kind == .confirmed && !held.directories.contains(where: { $0.partner == directory.partner }) { return }
             held.directories.removeAll { $0.partner == directory.partner }
             held.directories.append(directory)
             // Others go first; the directory just kept never evicts itself.
-            while held.directories.count > 1 && held.directories.map(\.bytes).reduce(0, +) > Self.budgetBytes {
-                held.directories.removeFirst()
-            }
+            held.evict(keeping: directory.partner, budget: budgetBytes)
         }
     }
 

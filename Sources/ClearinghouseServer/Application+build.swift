@@ -47,13 +47,13 @@ public func buildApplication(
                 maxHeaderFieldSize: settings.maxHeaderBytes, maxHeaderListSize: settings.maxHeaderBytes, maxHeaderFieldCount: 100)))
     let server = try runtime.tlsConfiguration.map { try HTTPServerBuilder.tls(http1, tlsConfiguration: $0) } ?? http1
     let gate = ServerStartGate()
-    let metricsRegistry = settings.metricsPort != 0 ? metrics : nil
-    let ready = ListenersReady(others: metricsRegistry == nil ? 0 : 1, onListening: onListening)
+    let ready = ListenersReady(onListening: onListening)
+    let metricsListeners = metricsServices(metrics, settings, ready: ready, logger: logger)
     return Application(
         router: router,
         server: server,
         configuration: .init(address: .hostname(host, port: settings.port), serverName: "clearinghouse"),
-        services: releaseServices(runtime, gate: gate, logger: logger) + metricsServices(metricsRegistry, settings, ready: ready, logger: logger)
+        services: releaseServices(runtime, gate: gate, logger: logger) + metricsListeners
             + AdminSocket.services(runtime, logger: logger)
             + (settings.releaseEngine == .columnar
                 ? [AfterServerStarts(gate: gate, service: ColumnarCopyWarmup(store: runtime.store, logger: logger))] : []),
@@ -78,7 +78,7 @@ func metricsServices(
     guard let registry, settings.metricsPort != 0 else { return [] }
     return [
         PrometheusExposition.listener(
-            registry, host: settings.metricsHost, port: settings.metricsPort, logger: logger, onBound: ready.otherBound)
+            registry, host: settings.metricsHost, port: settings.metricsPort, logger: logger, onBound: ready.expectOther())
     ]
 }
 

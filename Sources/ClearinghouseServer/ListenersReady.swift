@@ -8,27 +8,27 @@ import Synchronization
 /// scraper reach the metrics port before it listened (a refused connection in CI).
 final class ListenersReady: Sendable {
     private struct State {
-        var waitingFor: Int
+        var waitingFor = 1
         var apiPort: Int?
     }
 
-    private let state: Mutex<State>
+    private let state = Mutex(State())
     private let onListening: @Sendable (Int) -> Void
 
-    /// `others` counts the listeners beside the API.
-    init(others: Int, onListening: @escaping @Sendable (Int) -> Void) {
-        state = Mutex(State(waitingFor: others + 1))
+    init(onListening: @escaping @Sendable (Int) -> Void) {
         self.onListening = onListening
+    }
+
+    /// Counts one more listener to wait for, before any is bound, and returns what it calls once
+    /// bound: the listener that is built is the one that is counted.
+    func expectOther() -> @Sendable () -> Void {
+        state.withLock { $0.waitingFor += 1 }
+        return { self.arrive { _ in } }
     }
 
     /// The API listener is bound on `port`.
     func apiBound(port: Int) {
         arrive { $0.apiPort = port }
-    }
-
-    /// One of the other listeners is bound.
-    func otherBound() {
-        arrive { _ in }
     }
 
     private func arrive(_ update: (inout State) -> Void) {

@@ -8,6 +8,8 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// `--port-file` and in-process callers hear of the API port only once every listener is bound,
@@ -16,16 +18,17 @@ import Glibc
     @Test(arguments: [true, false])
     func apiPortComesOnceBothListenersAreBound(apiFirst: Bool) {
         let heard = Mutex<[Int]>([])
-        let ready = ListenersReady(others: 1) { port in heard.withLock { $0.append(port) } }
-        if apiFirst { ready.apiBound(port: 8420) } else { ready.otherBound() }
+        let ready = ListenersReady { port in heard.withLock { $0.append(port) } }
+        let metricsBound = ready.expectOther()
+        if apiFirst { ready.apiBound(port: 8420) } else { metricsBound() }
         #expect(heard.withLock { $0 }.isEmpty, "announced before the second listener was bound")
-        if apiFirst { ready.otherBound() } else { ready.apiBound(port: 8420) }
+        if apiFirst { metricsBound() } else { ready.apiBound(port: 8420) }
         #expect(heard.withLock { $0 } == [8420])
     }
 
     @Test func withoutOtherListenersTheApiAloneAnnounces() {
         let heard = Mutex<[Int]>([])
-        let ready = ListenersReady(others: 0) { port in heard.withLock { $0.append(port) } }
+        let ready = ListenersReady { port in heard.withLock { $0.append(port) } }
         ready.apiBound(port: 9000)
         #expect(heard.withLock { $0 } == [9000])
     }
@@ -82,7 +85,11 @@ import Glibc
 
     /// A port the kernel just handed out on loopback, closed again for the daemon to bind.
     static func freeLoopbackPort() throws -> Int {
+        #if canImport(Glibc)
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let descriptor = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
         guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
         defer { close(descriptor) }
         var address = sockaddr_in()

@@ -210,6 +210,36 @@ struct AppendOnlySignalsTests {
         }
     }
 
+    @Test("directories stay within their budget: the least recently used goes for a build, and a partner that does not fit goes without")
+    func directoryBudget() async throws {
+        try await Self.withStore { store in
+            let partners = try await store.addPartners(["acme", "globex", "initech", "hooli"])
+            for (partner, count) in [("acme", 40), ("globex", 40), ("initech", 40), ("hooli", 200)] {
+                try await store.store(try Batches.consents((1...count).map { "\(partner)-\($0)" }), as: partners[partner]!)
+            }
+            let forty = ConsentDirectories.Directory.bytes(for: 40)
+            // Room for two directories of 40 persons, not for a third beside them.
+            let directories = ConsentDirectories(budgetBytes: 2 * forty + forty / 2)
+            func lookUp(_ partner: String) async throws -> ConsentDirectories.Directory? {
+                try await store.writer.read { db in
+                    try directories.directory(db, partner: partners[partner]!, at: Batches.now, mark: try ReleaseRead.ledgerMark(db))
+                }
+            }
+            func held() -> [String] {
+                directories.partners.map { id in partners.first { $0.value.rowID == id }!.key }
+            }
+            #expect(try await lookUp("acme")?.entries.count == 40)
+            #expect(try await lookUp("globex")?.entries.count == 40)
+            #expect(held() == ["acme", "globex"])
+            #expect(try await lookUp("acme") != nil)
+            #expect(held() == ["globex", "acme"], "acme's is now the most recently used")
+            #expect(try await lookUp("hooli") == nil, "200 consents do not fit the budget")
+            #expect(held() == ["globex", "acme"], "nothing evicted for a build not made")
+            #expect(try await lookUp("initech")?.entries.count == 40)
+            #expect(held() == ["acme", "initech"], "the least recently used went")
+        }
+    }
+
     @Test("a key prefix that two consented persons share in a directory is looked up in full")
     func directorySharedPrefixes() async throws {
         try await Self.withStore { store in
