@@ -220,7 +220,7 @@ final class ConsentDirectories: Sendable {
     /// build is running and the partner's live consents fit the budget. Nil when the lookup goes
     /// without.
     func directory(_ db: Database, partner: AuthenticatedPartner, at now: Int64, mark: Int64, mayBuild: Bool = true) throws -> Directory? {
-        if let held = try heldDirectory(db, partner: partner, at: now, mark: mark) { return held }
+        if let found = try heldDirectory(db, partner: partner, at: now, mark: mark) { return found }
         guard mayBuild else { return nil }
         let mayStart = held.withLock { held in
             guard !held.building else { return false }
